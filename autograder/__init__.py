@@ -1,0 +1,7 @@
+"""The course's grading side: nbgrader configuration, the checking package and the instructor CLI.
+
+- ``autograder.checking``: what the exercise notebooks' test cells call.
+- ``python -m autograder``: the instructor CLI (release, autograde, feedback, grades, selfcheck).
+- ``autograder/nbgrader_config.py``: the nbgrader course configuration; this folder is the
+  default course directory.
+"""

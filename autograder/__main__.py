@@ -1,0 +1,5 @@
+"""``python -m autograder``: the instructor CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""The checks test cells call: a student's numpy function against a PyTorch reference.
+
+Conventions shared by every exercise:
+
+- A forward function takes numpy arrays and options and returns the loss: a 0-d value
+  for ``reduction='mean'``/``'sum'``, an array of the input's shape for ``'none'``.
+- A backward function takes the same arguments plus ``grad_output`` (the upstream
+  gradient, shaped like the forward's value) and returns the gradient with respect to
+  the input named in ``wrt`` (a tuple, in ``wrt``'s order, when there are several),
+  each shaped like that input: the vector-Jacobian product torch's autograd computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .compare import assert_close
+from .failure import CheckFailure
+from .numerical import numerical_gradient, relative_error
+from .reference import torch_forward, torch_vjp
+from .student import call_student
+
+
+def describe(name: str, inputs: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+    """A call as the student would read it: ``mse_loss(input: (3, 4) float32, ..., reduction='sum')``."""
+    parts = []
+    for key, value in inputs.items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{key}: {value.shape} {value.dtype}")
+        else:
+            parts.append(f"{key}={value!r}")
+    parts += [f"{key}={value!r}" for key, value in options.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+
+
+def check_forward(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                  inputs: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
+                  mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, str]] = (),
+                  rtol: float | None = None, atol: float | None = None) -> None:
+    """``student(**inputs, **options)`` must equal ``reference`` evaluated in torch."""
+    options = dict(options or {})
+    what = describe(getattr(student, "__name__", "function"), inputs, options)
+    expected = torch_forward(reference, inputs, options)
+    result = call_student(student, **_copies(inputs), **options, what=what)
+    assert_close(result.value, expected, what=what, rtol=rtol, atol=atol, mean_of=mean_of,
+                 notes=notes, warnings=result.warnings)
+
+
+def check_backward(student_backward: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                   inputs: Mapping[str, Any], wrt: str | Sequence[str],
+                   options: Mapping[str, Any] | None = None, *, grad_output: Any = 1.0,
+                   mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, str]] = (),
+                   rtol: float | None = None, atol: float | None = None) -> None:
+    """``student_backward(**inputs, grad_output=g, **options)`` must equal torch autograd's VJP.
+
+    ``grad_output`` may be a scalar or an array shaped like the reference's value.
+    """
+    options = dict(options or {})
+    names = [wrt] if isinstance(wrt, str) else list(wrt)
+    shown = {**inputs, "grad_output": grad_output}
+    what = describe(getattr(student_backward, "__name__", "function"), shown, options)
+    _, expected = torch_vjp(reference, inputs, names, grad_output, options)
+    result = call_student(student_backward, **_copies(inputs), grad_output=np.copy(grad_output),
+                          **options, what=what)
+    got = (result.value,) if isinstance(wrt, str) else result.value
+    if not isinstance(wrt, str) and (not isinstance(got, tuple | list) or len(got) != len(names)):
+        raise CheckFailure(f"{what}: expected a tuple of {len(names)} gradients ({', '.join(names)}).")
+    for name, value in zip(names, got, strict=True):
+        assert_close(value, expected[name], what=f"{what}, gradient w.r.t. {name}", rtol=rtol, atol=atol,
+                     mean_of=mean_of, notes=notes, warnings=result.warnings)
+
+
+def check_backward_matches_forward(student: Callable[..., Any], student_backward: Callable[..., Any],
+                                   inputs: Mapping[str, Any], wrt: str,
+                                   options: Mapping[str, Any] | None = None, *,
+                                   tolerance: float = 1e-6) -> None:
+    """The student's backward must agree with central differences of the student's own forward.
+
+    Needs no reference: when this fails and the forward check passes, the backward is wrong.
+    Use inputs away from kinks (finite differences straddle a kink and average its slopes).
+    """
+    options = dict(options or {})
+    name = getattr(student_backward, "__name__", "backward")
+    what = describe(name, inputs, options)
+
+    def scalar_loss(x: np.ndarray) -> float:
+        args = {**_copies(inputs), wrt: x}
+        return float(np.sum(call_student(student, **args, **options, what=what).value))
+
+    numeric = numerical_gradient(scalar_loss, np.array(inputs[wrt], dtype=np.float64))
+    analytic = call_student(student_backward, **_copies(inputs), grad_output=np.float64(1.0),
+                            **options, what=what).value
+    if np.shape(analytic) != numeric.shape:
+        raise CheckFailure(f"{what}: the gradient must have the input's shape {numeric.shape}, "
+                           f"got {np.shape(analytic)}.")
+    err = relative_error(analytic, numeric)
+    if not err <= tolerance:
+        raise CheckFailure(f"{what}: your backward disagrees with central differences of your own forward "
+                           f"(relative error {err:.2e} > {tolerance:g}).\n"
+                           f"  finite differences: {np.array2string(numeric.ravel()[:6], precision=6)}\n"
+                           f"  your backward:      {np.array2string(np.ravel(analytic)[:6], precision=6)}")

@@ -1,0 +1,44 @@
+"""Calling a student's function so that any failure becomes a clear, one-screen message."""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .failure import CheckFailure
+
+
+@dataclass
+class StudentResult:
+    """What a student's function returned, and the numpy warnings it raised on the way."""
+
+    value: Any
+    warnings: list[str] = field(default_factory=list)
+
+
+def _student_frames(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)[1:]  # drop call_student's own frame
+    lines = [f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]]
+    return "\n".join(lines)
+
+
+def call_student(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> StudentResult:
+    """Call ``fn(*args, **kwargs)``; turn any exception into a :class:`CheckFailure`.
+
+    ``what`` names the call in messages, e.g. ``"mse_loss(input, target, reduction='sum')"``.
+    Warnings (overflow, invalid value) are recorded, not printed, so that a failing check
+    can name them as the likely cause.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
+        except Exception as err:  # noqa: BLE001 - any failure of student code is reported, not raised
+            raise CheckFailure(f"{what} raised {type(err).__name__}: {err}\n{_student_frames(err)}") from None
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    return StudentResult(value, notes)

@@ -1,0 +1,115 @@
+"""The instructor CLI: ``python -m autograder COMMAND``.
+
+release    generate the student notebooks (book/exercises/) from solutions/
+autograde  grade a folder of submissions into a course directory's gradebook
+feedback   write each student's HTML feedback (hidden tests removed)
+grades     export a CSV: one row per student, scores and maxima per assignment
+selfcheck  solutions score full marks, stubs zero, visible tests pass
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import course as course_dir
+from . import feedback as feedback_mod
+from . import grades as grades_mod
+from . import grading, submissions
+from . import selfcheck as selfcheck_mod
+
+COURSE_OPTION = click.option(
+    "--course", "course", type=click.Path(file_okay=False, path_type=Path), default=course_dir.DEFAULT_COURSE,
+    show_default=True, help="Course directory: gradebook, submitted/, autograded/, feedback/.")
+
+
+def _assignment_names(names: tuple[str, ...]) -> list[str]:
+    known = course_dir.assignments()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise click.UsageError(f"unknown assignment {', '.join(unknown)}; known: {', '.join(known)}")
+    return list(names) or known
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    """Entry point."""
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+def release(assignments: tuple[str, ...]) -> None:
+    """Generate the student version of ASSIGNMENTS (default: all) into book/exercises/."""
+    api = grading.api_for(course_dir.prepare(course_dir.DEFAULT_COURSE))
+    for name in _assignment_names(assignments):
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise click.ClickException(f"release of {name} failed: {grading._last_line(result.get('error', ''))}")
+        click.echo(f"released {name} -> {course_dir.EXERCISES / name}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submitted", required=False, type=click.Path(path_type=Path))
+@COURSE_OPTION
+def autograde(assignment: str, submitted: Path | None, course: Path) -> None:
+    """Grade ASSIGNMENT for every submission in SUBMITTED.
+
+    SUBMITTED is nbgrader's layout (<student>/<assignment>/*.ipynb) or a flat folder of
+    <student>.ipynb files; by default, the course directory's own submitted/ folder.
+    """
+    _assignment_names((assignment,))
+    course = course_dir.prepare(course)
+    folder = submitted or course / "submitted"
+    try:
+        batch = submissions.find(folder, assignment)
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from None
+    if not batch:
+        raise click.ClickException(f"no submissions for {assignment} in {folder}")
+    outcomes = grading.autograde(course, assignment, batch)
+    for student, outcome in sorted(outcomes.items()):
+        if outcome.status != "graded":
+            click.echo(f"{student}: {outcome.message}", err=True)
+    graded = sum(o.status == "graded" for o in outcomes.values())
+    click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {course / 'gradebook.db'}")
+
+
+@main.command()
+@click.argument("assignment")
+@COURSE_OPTION
+def feedback(assignment: str, course: Path) -> None:
+    """Write HTML feedback for every autograded submission of ASSIGNMENT."""
+    course = course_dir.prepare(course)
+    for student, status in feedback_mod.generate(course, assignment).items():
+        click.echo(f"{student}: {status}")
+    click.echo(f"feedback in {course / 'feedback'}")
+
+
+@main.command()
+@COURSE_OPTION
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file to write (default: <course>/grades.csv).")
+def grades(course: Path, output: Path | None) -> None:
+    """Export the grades: one row per student, per-assignment score and maximum."""
+    course = course_dir.prepare(course)
+    output = output or course / "grades.csv"
+    count = grades_mod.write_csv(course, output)
+    click.echo(f"wrote {count} students to {output}")
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+def selfcheck(assignments: tuple[str, ...]) -> None:
+    """Check ASSIGNMENTS (default: all): solutions full marks, stubs 0, visible tests pass."""
+    failed = False
+    for name in _assignment_names(assignments):
+        report = selfcheck_mod.check(name)
+        click.echo(f"{name}: solutions {report.solved.total:g}/{report.solved.max_total:g}, "
+                   f"stubs {report.stub.total:g}/{report.stub.max_total:g}, {len(report.solved.cells)} graded cells")
+        for problem in report.problems:
+            click.echo(f"  FAIL {problem}", err=True)
+        failed |= bool(report.problems)
+    sys.exit(1 if failed else 0)
