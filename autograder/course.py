@@ -26,6 +26,7 @@ c = get_config()  # noqa: F821
 load_subconfig({config!r})  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.release_directory = "release"
+c.Exchange.root = {exchange!r}
 '''
 
 
@@ -48,7 +49,8 @@ def prepare(course: Path) -> Path:
     course.mkdir(parents=True, exist_ok=True)
     config = course / CONFIG_NAME
     if course != DEFAULT_COURSE and not config.exists():
-        config.write_text(_LOCAL_CONFIG.format(config=str(PACKAGE / CONFIG_NAME), root=str(course)))
+        config.write_text(_LOCAL_CONFIG.format(config=str(PACKAGE / CONFIG_NAME), root=str(course),
+                                               exchange=str(course / "exchange")))
     _ensure_tools_on_path()
     return course
 

@@ -17,6 +17,8 @@ c.CourseDirectory.course_id = "losses-and-backprop"
 c.CourseDirectory.root = str(REPO / "autograder")
 c.CourseDirectory.source_directory = str(REPO / "solutions")
 c.CourseDirectory.release_directory = str(REPO / "book" / "exercises")
+# No exchange is used (submissions are collected by the CLI); keep nbgrader from probing /usr/local.
+c.Exchange.root = str(REPO / "autograder" / "exchange")
 
 # Student code runs in the kernel; stop a cell that loops forever.
 c.Execute.timeout = 120

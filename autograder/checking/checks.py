@@ -29,8 +29,10 @@ def describe(name: str, inputs: Mapping[str, Any], options: Mapping[str, Any]) -
     """A call as the student would read it: ``mse_loss(input: (3, 4) float32, ..., reduction='sum')``."""
     parts = []
     for key, value in inputs.items():
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and value.ndim:
             parts.append(f"{key}: {value.shape} {value.dtype}")
+        elif isinstance(value, np.ndarray | np.generic):
+            parts.append(f"{key}={value.item()!r} ({value.dtype})")
         else:
             parts.append(f"{key}={value!r}")
     parts += [f"{key}={value!r}" for key, value in options.items()]
