@@ -1,0 +1,282 @@
+"""Seeded cases and checks for the ``backpropagation`` assignment (grader side).
+
+What the shared checks do not cover:
+
+- layers with a cache: ``forward(**inputs) -> (out, cache)`` and ``backward(grad_out, cache)``
+  (:func:`check_layer`); the cache must be plain data (arrays, numbers, tuples, dicts);
+- a dict of parameter gradients (:func:`check_gradients`);
+- torch's ``gradcheck`` of a numpy forward/backward pair wrapped in a custom
+  ``torch.autograd.Function`` (:func:`check_gradcheck`);
+- ``numerical_gradient`` and the scalar autodiff engine ``Value``, called through the
+  notebook's adapters (data in, data out; see :mod:`.backprop_programs`) and compared with
+  torch autograd (:func:`check_numerical_gradient`, :func:`check_engine_forward`,
+  :func:`check_engine_backward`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .backprop_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
+from .checks import describe
+from .compare import assert_close
+from .failure import CheckFailure
+from .reference import device, to_numpy, to_torch, torch_vjp
+from .student import call_student
+
+DTYPES: tuple[type, ...] = (np.float64, np.float32)
+
+
+def _copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+
+
+def _as_tuple(value: Any, n: int, what: str) -> tuple[Any, ...]:
+    if n == 1:
+        return (value,)
+    if not isinstance(value, tuple | list) or len(value) != n:
+        raise CheckFailure(f"{what}: expected a tuple of {n} values, got {type(value).__name__}.")
+    return tuple(value)
+
+
+# ---------------------------------------------------------------- layers with a cache
+
+
+def layer_cases(seed: int, *, dtypes: Sequence[type] = DTYPES, count: int = 4) -> Iterator[tuple[dict, np.ndarray]]:
+    """``({"x", "W", "b"}, grad_output)`` for a linear layer: random sizes, batch 1 included."""
+    gen = np.random.default_rng(seed)
+    for dtype in dtypes:
+        for k in range(count):
+            n = 1 if k == 0 else int(gen.integers(2, 9))
+            d_in, d_out = (int(v) for v in gen.integers(1, 8, size=2))
+            inputs = {"x": gen.normal(size=(n, d_in)), "W": gen.normal(size=(d_out, d_in)) / np.sqrt(d_in),
+                      "b": gen.normal(size=d_out)}
+            yield ({k2: v.astype(dtype) for k2, v in inputs.items()},
+                   gen.normal(size=(n, d_out)).astype(dtype))
+
+
+def activation_cases(seed: int, *, dtypes: Sequence[type] = DTYPES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(x, grad_output)``: shapes (1, 1) to (2, 3, 4), exact zeros, and values up to +-1e4."""
+    gen = np.random.default_rng(seed)
+    for dtype in dtypes:
+        for shape, scale in (((1, 1), 1.0), ((5, 3), 3.0), ((2, 3, 4), 10.0), ((4, 6), 1e4)):
+            x = gen.normal(0.0, scale, size=shape)
+            x.reshape(-1)[::5] = 0.0
+            yield x.astype(dtype), gen.normal(size=shape).astype(dtype)
+
+
+def check_layer(forward: Callable[..., Any], backward: Callable[..., Any] | None,
+                reference: Callable[..., torch.Tensor], inputs: Mapping[str, np.ndarray], wrt: Sequence[str],
+                grad_output: np.ndarray, *, rtol: float | None = None, atol: float | None = None) -> None:
+    """``forward(**inputs)`` returns ``(out, cache)``; ``backward(grad_output, cache)`` the gradients.
+
+    ``out`` must equal ``reference(**inputs)``; the gradients (one array, or a tuple in
+    ``wrt``'s order) must equal torch autograd's vector-Jacobian product with ``grad_output``.
+    With ``backward=None`` only the forward pass is checked.
+    """
+    names = list(wrt)
+    what = describe(getattr(forward, "__name__", "forward"), inputs, {})
+    value, grads = torch_vjp(reference, inputs, names, grad_output)
+    result = call_student(forward, **_copies(inputs), what=what)
+    out, cache = _as_tuple(result.value, 2, f"{what} (must return (out, cache))")
+    assert_close(out, value, what=what, rtol=rtol, atol=atol, warnings=result.warnings)
+    if backward is None:
+        return
+    what_b = f"{getattr(backward, '__name__', 'backward')}(grad_output: {grad_output.shape}, cache) after {what}"
+    back = call_student(backward, grad_output.copy(), cache, what=what_b)
+    for name, got in zip(names, _as_tuple(back.value, len(names), what_b), strict=True):
+        _check_shape(got, grads[name].shape, f"{what_b}, gradient w.r.t. {name}")
+        assert_close(got, grads[name], what=f"{what_b}, gradient w.r.t. {name}", rtol=rtol, atol=atol,
+                     warnings=back.warnings)
+
+
+def _check_shape(got: Any, shape: tuple[int, ...], what: str) -> None:
+    """A gradient has the shape of what it differentiates; name the two usual ways to miss it."""
+    got_shape = np.shape(got)
+    if got_shape == shape:
+        return
+    message = f"{what}: expected shape {shape} (the shape of the input), got {got_shape}."
+    if len(got_shape) == len(shape) + 1 and got_shape[1:] == shape:
+        message += " Hint: a parameter shared by every example gets the SUM of their gradients (sum over axis 0)."
+    elif got_shape == shape[::-1]:
+        message += " Hint: transposed: dL/dW = grad_out.T @ x has W's shape (out, in)."
+    raise CheckFailure(message)
+
+
+def mlp_cases(seed: int, *, dtypes: Sequence[type] = DTYPES, count: int = 3
+              ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+    """``(params, x, labels)`` for a ``D -> H1 -> H2 -> C`` MLP: random sizes, batch 1 included."""
+    gen = np.random.default_rng(seed)
+    for dtype in dtypes:
+        for k in range(count):
+            n = 1 if k == 0 else int(gen.integers(2, 12))
+            d, h1, h2 = (int(v) for v in gen.integers(1, 9, size=3))
+            c = int(gen.integers(2, 6))
+            params = {}
+            for i, (fan_in, fan_out) in enumerate(((d, h1), (h1, h2), (h2, c)), start=1):
+                params[f"W{i}"] = (gen.normal(size=(fan_out, fan_in)) * 1.5 / np.sqrt(fan_in)).astype(dtype)
+                params[f"b{i}"] = gen.normal(0.0, 0.5, size=fan_out).astype(dtype)
+            yield params, gen.normal(size=(n, d)).astype(dtype), gen.integers(0, c, size=n)
+
+
+def check_gradients(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                    params: Mapping[str, np.ndarray], data: Mapping[str, np.ndarray]) -> None:
+    """``student(params, **data)`` returns ``(loss, grads)``, ``grads`` a dict keyed like ``params``.
+
+    The loss must equal ``reference(**data, **params)`` and each ``grads[name]`` autograd's
+    ``d loss / d params[name]``.
+    """
+    what = describe(getattr(student, "__name__", "function"), {**data, **params}, {})
+    value, grads = torch_vjp(reference, {**data, **params}, list(params))
+    result = call_student(student, _copies(params), **_copies(data), what=what)
+    loss, got = _as_tuple(result.value, 2, f"{what} (must return (loss, grads))")
+    assert_close(loss, value, what=f"{what}, loss", warnings=result.warnings)
+    if not isinstance(got, Mapping):
+        raise CheckFailure(f"{what}: grads must be a dict {{name: gradient}}, got {type(got).__name__}.")
+    missing = [name for name in params if name not in got]
+    if missing:
+        raise CheckFailure(f"{what}: grads lacks {', '.join(missing)} (keys must be {', '.join(params)}).")
+    for name in params:
+        assert_close(got[name], grads[name], what=f"{what}, gradient w.r.t. {name}", warnings=result.warnings)
+
+
+# ---------------------------------------------------------------- finite differences
+
+
+def numerical_gradient_cases(seed: int) -> Iterator[tuple[np.ndarray, bool]]:
+    """``(x, transposed)``: float64 points of shapes (), (5,), (3, 4), (2, 3, 2), and a (4, 3) transposed view."""
+    gen = np.random.default_rng(seed)
+    for shape in ((), (5,), (3, 4), (2, 3, 2)):
+        yield gen.uniform(-1.5, 1.5, size=shape), False
+    yield gen.uniform(-1.5, 1.5, size=(4, 3)), True
+
+
+def check_numerical_gradient(adapter: Callable[..., Any], name: str, x: np.ndarray, transposed: bool = False) -> None:
+    """``adapter(name, x, transposed)`` returns ``(numerical_gradient(f, x), x afterwards)`` for
+    ``f = SMOOTH_FUNCTIONS[name]``: the gradient must be within ``1e-7 + 1e-6 |g|`` of autograd's
+    (central differences with the default step are; forward differences are not) and ``x``
+    must be restored.
+    """
+    layout = ", a non-contiguous view" if transposed else ""
+    what = f"numerical_gradient(f = {name}, x: {x.shape} {x.dtype}{layout})"
+    tensor = to_torch(np.array(x, dtype=np.float64), requires_grad=True)
+    (expected,) = torch.autograd.grad(SMOOTH_FUNCTIONS[name](tensor, torch), tensor)
+    result = call_student(adapter, name, x.copy(), transposed, what=what)
+    gradient, after = _as_tuple(result.value, 2, what)
+    assert_close(gradient, to_numpy(expected), what=what, rtol=1e-6, atol=1e-7, warnings=result.warnings)
+    assert_close(after, x, what=f"{what}: x must be restored (save each element and put it back)",
+                 rtol=1e-12, atol=0.0)
+
+
+# ---------------------------------------------------------------- gradcheck of a numpy pair
+
+
+def _numpy_function(forward: Callable[..., Any], backward: Callable[..., Any], what: str) -> type:
+    """A ``torch.autograd.Function`` whose forward and backward are the student's numpy pair."""
+
+    class NumpyPair(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            out, ctx.cache = _as_tuple(call_student(forward, to_numpy(x), what=what).value, 2, what)
+            return torch.as_tensor(np.asarray(out, dtype=np.float64), device=x.device)
+
+        @staticmethod
+        def backward(ctx: Any, grad_output: torch.Tensor) -> torch.Tensor:
+            grad = call_student(backward, to_numpy(grad_output), ctx.cache, what=f"backward of {what}").value
+            return torch.as_tensor(np.asarray(grad, dtype=np.float64), device=grad_output.device)
+
+    return NumpyPair
+
+
+def check_gradcheck(forward: Callable[..., Any], backward: Callable[..., Any], x: np.ndarray) -> None:
+    """``torch.autograd.gradcheck`` (float64, on :func:`device`) of the custom ``Function`` made of
+    ``forward(x) -> (out, cache)`` and ``backward(grad_out, cache)``: the Jacobian from finite
+    differences of ``forward`` must match the one ``backward`` implies."""
+    tensor = to_torch(np.asarray(x, dtype=np.float64), requires_grad=True)
+    name = getattr(forward, "__name__", "forward")
+    what = f"torch.autograd.gradcheck of a Function made of {name}/{getattr(backward, '__name__', 'backward')}"
+    function = _numpy_function(forward, backward, f"{name}(x: {tuple(x.shape)} float64)")
+    try:
+        torch.autograd.gradcheck(function.apply, (tensor,), eps=1e-6, atol=1e-6, rtol=1e-4)
+    except torch.autograd.gradcheck.GradcheckError as err:
+        raise CheckFailure(f"{what} on {tensor.device.type}: {str(err).splitlines()[0]}\n"
+                           f"{chr(10).join(str(err).splitlines()[1:8])}") from None
+
+
+# ---------------------------------------------------------------- the scalar autodiff engine
+
+
+def _torch_nodes(program: Program) -> list[torch.Tensor]:
+    """Every node and the output (last) in torch, after ``out.backward()`` (``.grad`` retained)."""
+    leaves = [torch.tensor(v, dtype=torch.float64, device=device(), requires_grad=True) for v in program.leaves]
+    nodes, out = run_program(program, leaves)
+    for node in nodes[len(leaves):]:
+        node.retain_grad()
+    out.backward()
+    return [*nodes, out]
+
+
+def _engine(adapter: Callable[..., Any], program: Program, backward: bool, what: str) -> dict[str, np.ndarray]:
+    result = call_student(adapter, program.to_data(), backward, what=what).value
+    if not isinstance(result, dict):
+        raise CheckFailure(f"{what}: the adapter returned {type(result).__name__}; keep its cell as given.")
+    try:
+        return {key: np.asarray(result[key], dtype=np.float64) for key in ("data", "grad")}
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckFailure(f"{what}: the adapter returned malformed data ({err}); keep its cell as given.") from None
+
+
+def _node_name(program: Program, index: int) -> str:
+    n_leaves, n_nodes = len(program.leaves), len(program.leaves) + len(program.steps)
+    if index == n_nodes:
+        return "out"
+    return f"leaf n{index}" if index < n_leaves else f"n{index} = {program.steps[index - n_leaves].describe()}"
+
+
+def check_engine_forward(adapter: Callable[..., Any], program: Program) -> None:
+    """Every node's ``.data`` must equal torch's value; a failure names the first wrong operation.
+
+    ``adapter(program_data, backward)`` is the notebook's ``value_engine``.
+    """
+    what = f"Value graph with {len(program.leaves) + len(program.steps)} nodes"
+    got = _engine(adapter, program, False, what)["data"]
+    expected = np.array([t.item() for t in _torch_nodes(program)])
+    if got.shape != expected.shape:
+        raise CheckFailure(f"{what}: expected {expected.size} node values, got {got.size}.")
+    bad = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise CheckFailure(f"{what}: wrong .data at {_node_name(program, first)}: expected {expected[first]:.10g}, "
+                           f"got {got[first]:.10g}.\nThe graph:\n{program.describe()}")
+
+
+def check_engine_backward(adapter: Callable[..., Any], program: Program, *, leaves_only: bool = False) -> None:
+    """After ``out.backward()``, each node's ``.grad`` must equal ``d out / d node`` by torch autograd.
+
+    A failure names the last wrong node; when every wrong node is used more than once, the
+    hint says that gradients must accumulate.
+    """
+    what = f"Value graph with {len(program.leaves) + len(program.steps)} nodes, out.backward()"
+    got = _engine(adapter, program, True, what)["grad"]
+    nodes = _torch_nodes(program)[:-1]
+    count = len(program.leaves) if leaves_only else len(nodes)
+    expected = np.array([0.0 if t.grad is None else t.grad.item() for t in nodes[:count]])
+    if got.shape != (len(nodes),):
+        raise CheckFailure(f"{what}: expected {len(nodes)} node gradients, got {got.size}.")
+    bad = ~np.isclose(got[:count], expected, rtol=1e-7, atol=1e-10)
+    if not bad.any():
+        return
+    last = int(np.flatnonzero(bad)[-1])
+    lines = [f"{what}: {int(bad.sum())} of {count} gradients are wrong; the last node with a wrong gradient is "
+             f"{_node_name(program, last)}: expected {expected[last]:.10g}, got {got[last]:.10g}."]
+    if (uses(program)[:count][bad] > 1).all():
+        lines.append("Hint: every wrong node is used more than once: a node's gradient is the SUM over its uses "
+                     "(accumulate with +=, never overwrite).")
+    else:
+        lines.append("Hint: look at the backward rules of the operations that consume this node.")
+    lines.append(f"The graph:\n{program.describe()}")
+    raise CheckFailure("\n".join(lines))

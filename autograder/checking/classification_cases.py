@@ -1,0 +1,211 @@
+"""Seeded test cases for classification losses, and a hint for visible tests.
+
+Every generator yields :class:`~autograder.checking.cases.Case` objects drawn from a
+generator seeded by the test. ``extreme=False`` keeps logits within +-6, where even a
+formula without the stability tricks is accurate in float32; ``extreme=True`` puts
+logits of +-1e4 in every case (probabilities of exactly 0 and 1 for BCE on
+probabilities), where only a numerically stable formula gives torch's values. Hidden
+tests keep the two apart, so a submission that is right but unstable loses exactly
+the stability cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .cases import DTYPES, REDUCTIONS, Case
+from .failure import CheckFailure
+
+ELEMENTWISE_SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5))
+LOSS_SHAPES: tuple[tuple[int, ...], ...] = ((), (7,), (3, 4), (2, 3, 5))
+CLASS_SHAPES: tuple[tuple[int, ...], ...] = ((6, 5), (4, 3, 2), (5,))
+EXTREME = 1e4
+#: float32 rtol for extreme cases: at |z| = 1e4 one float32 ulp is 1e-3, so torch's own
+#: log-sum-exp carries an absolute error up to 5e-4, and so does exp(z - logsumexp(z)).
+EXTREME_FLOAT32_RTOL = 2e-3
+#: extreme cases test stability, which does not depend on how the losses are reduced
+EXTREME_REDUCTIONS: tuple[str, ...] = ("none", "sum")
+
+
+def rtol(case: Case) -> float | None:
+    """The rtol a check of ``case`` should use: None (the default by dtype) unless the case is
+    extreme and float32."""
+    x = case.inputs["input"]
+    return EXTREME_FLOAT32_RTOL if x.dtype == np.float32 and np.any(np.abs(x) >= EXTREME) else None
+
+
+@contextmanager
+def hint(message: str) -> Iterator[None]:
+    """Add ``Hint: message`` to a :class:`CheckFailure` raised inside the block (for visible tests)."""
+    try:
+        yield
+    except CheckFailure as failure:
+        raise CheckFailure(f"{failure}\n  Hint: {message}") from None
+
+
+def logits(gen: np.random.Generator, shape: Sequence[int], dtype: type, extreme: bool) -> np.ndarray:
+    """Logits within +-6; with ``extreme``, about half of them (at least one) replaced by +-1e4."""
+    z = np.clip(gen.normal(0.0, 2.0, size=shape), -6.0, 6.0)
+    if extreme and z.size:
+        mask = gen.random(size=shape) < 0.5
+        mask.reshape(-1)[gen.integers(z.size)] = True
+        z = np.where(mask, EXTREME * gen.choice([-1.0, 1.0], size=shape), z)
+    return np.asarray(z, dtype=dtype)
+
+
+def _upstream(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
+    if reduction == "none":
+        return np.asarray(gen.uniform(-2.0, 2.0, size=shape), dtype=dtype)
+    return dtype(gen.uniform(0.5, 2.0))
+
+
+def activation_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
+    """Elementwise functions of ``input`` (sigmoid, log-sigmoid); grad_output shaped like the input."""
+    gen = np.random.default_rng(seed)
+    for shape, dtype in itertools.product(ELEMENTWISE_SHAPES, DTYPES):
+        yield Case({"input": logits(gen, shape, dtype, extreme)}, {}, _upstream(gen, shape, "none", dtype))
+
+
+def softmax_cases(seed: int, *, extreme: bool = False, keepdim: bool = True) -> Iterator[Case]:
+    """Functions of ``(input, dim)`` for every dim of 1-d to 3-d inputs, negative dims included.
+
+    ``keepdim=False`` (logsumexp): grad_output has the input's shape without ``dim``.
+    """
+    gen = np.random.default_rng(seed)
+    for shape, dtype in itertools.product(((5,), (3, 4), (2, 3, 4)), DTYPES):
+        for dim in (*range(len(shape)), -1):
+            out_shape = shape if keepdim else tuple(np.delete(shape, dim))
+            yield Case({"input": logits(gen, shape, dtype, extreme)}, {"dim": dim},
+                       _upstream(gen, out_shape, "none", dtype))
+
+
+def _binary_targets(gen: np.random.Generator, shape: tuple[int, ...], dtype: type, soft: bool = True) -> np.ndarray:
+    """Targets in {0, 1}; with ``soft``, about half of them replaced by probabilities in (0, 1)."""
+    t = gen.integers(0, 2, size=shape).astype(np.float64)
+    if soft:
+        t = np.where(gen.random(size=shape) < 0.5, gen.uniform(0.0, 1.0, size=shape), t)
+    return np.asarray(t, dtype=dtype)
+
+
+def _weight(gen: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.asarray(gen.uniform(0.2, 3.0, size=shape), dtype=dtype)
+
+
+def bce_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
+    """BCE on probabilities: hard and soft targets, with and without ``weight``, every reduction
+    (extreme cases: those of :data:`EXTREME_REDUCTIONS`).
+
+    Ordinary probabilities lie in [0.02, 0.98]; with ``extreme`` about half are exactly 0 or 1.
+    """
+    gen = np.random.default_rng(seed)
+    for shape, dtype, reduction, weighted in itertools.product(
+            ELEMENTWISE_SHAPES, DTYPES, EXTREME_REDUCTIONS if extreme else REDUCTIONS, (False, True)):
+        p = gen.uniform(0.02, 0.98, size=shape)
+        if extreme:
+            p = np.where(gen.random(size=shape) < 0.5, gen.integers(0, 2, size=shape), p)
+        inputs = {"input": np.asarray(p, dtype=dtype), "target": _binary_targets(gen, shape, dtype)}
+        if weighted:
+            inputs["weight"] = _weight(gen, shape[-1:], dtype)
+        yield Case(inputs, {"reduction": reduction}, _upstream(gen, shape, reduction, dtype),
+                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+
+
+def bce_logits_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
+    """BCE with logits: hard and soft targets, ``weight`` and ``pos_weight`` (shape of the last dim)."""
+    gen = np.random.default_rng(seed)
+    for shape, dtype, reduction, weighted, positive in itertools.product(
+            LOSS_SHAPES, DTYPES, EXTREME_REDUCTIONS if extreme else REDUCTIONS, (False, True), (False, True)):
+        inputs = {"input": logits(gen, shape, dtype, extreme), "target": _binary_targets(gen, shape, dtype)}
+        if weighted:
+            inputs["weight"] = _weight(gen, shape, dtype)
+        if positive:
+            inputs["pos_weight"] = _weight(gen, shape[-1:], dtype)
+        yield Case(inputs, {"reduction": reduction}, _upstream(gen, shape, reduction, dtype),
+                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+
+
+def _class_indices(gen: np.random.Generator, loss_shape: tuple[int, ...], n_classes: int,
+                   ignore_index: int) -> np.ndarray:
+    """Class indices with about a quarter ignored (set to ``ignore_index``), never all of them."""
+    target = np.array(gen.integers(0, n_classes, size=loss_shape))
+    ignored = np.array((gen.random(size=loss_shape) < 0.25) | (target == ignore_index))
+    ignored.reshape(-1)[0] = False
+    if 0 <= ignore_index < n_classes:
+        target.reshape(-1)[0] = (ignore_index + 1) % n_classes
+    return np.where(ignored, ignore_index, target).astype(np.int64)
+
+
+def cross_entropy_cases(seed: int, *, probabilities: bool = False, smoothing: Sequence[float] = (0.0,),
+                        extreme: bool = False) -> Iterator[Case]:
+    """``F.cross_entropy`` on (N, C), (N, C, d1) and unbatched (C,) logits.
+
+    Ordinary cases: class-index targets (int64) with and without ``weight``, ``ignore_index``
+    -100 and 1 (a real class), about a quarter of the targets ignored; or class-probability
+    targets (``probabilities``) with and without ``weight``; each ``label_smoothing`` in
+    ``smoothing``; every reduction. Extreme cases (logits of +-1e4) have no weight, no ignored
+    target, no smoothing and the reductions of :data:`EXTREME_REDUCTIONS`, so that they test
+    stability and nothing else.
+    """
+    gen = np.random.default_rng(seed)
+    weights = (False,) if extreme else (False, True)
+    ignore_indices = (-100,) if probabilities or extreme else (-100, 1)
+    for shape, dtype, reduction, weighted, ignore_index, eps in itertools.product(
+            CLASS_SHAPES, DTYPES, EXTREME_REDUCTIONS if extreme else REDUCTIONS, weights, ignore_indices,
+            (0.0,) if extreme else smoothing):
+        class_axis = 0 if len(shape) == 1 else 1
+        n_classes, loss_shape = shape[class_axis], tuple(np.delete(shape, class_axis))
+        if probabilities:
+            raw = gen.uniform(0.0, 1.0, size=shape)
+            target = np.asarray(raw / raw.sum(axis=class_axis, keepdims=True), dtype=dtype)
+        elif extreme:
+            target = np.array(gen.integers(0, n_classes, size=loss_shape))
+        else:
+            target = _class_indices(gen, loss_shape, n_classes, ignore_index)
+        inputs = {"input": logits(gen, shape, dtype, extreme), "target": target}
+        if weighted:
+            inputs["weight"] = _weight(gen, (n_classes,), dtype)
+        options: dict[str, Any] = {"reduction": reduction}
+        if eps:
+            options["label_smoothing"] = eps
+        if ignore_index != -100:
+            options["ignore_index"] = ignore_index
+        yield Case(inputs, options, _upstream(gen, loss_shape, reduction, dtype))
+
+
+def focal_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
+    """Binary sigmoid focal loss: alpha 0.25 or -1 (off), several gammas, every reduction (extreme
+    cases: alpha 0.25 and the reductions of :data:`EXTREME_REDUCTIONS`).
+
+    With ``extreme`` gamma is 0, 1 or 2: for 0 < gamma < 1 torch's own gradient is NaN where
+    sigmoid saturates (0 times the infinite derivative of q**gamma at q = 0).
+    """
+    gen = np.random.default_rng(seed)
+    gammas = (0.0, 1.0, 2.0) if extreme else (0.0, 0.5, 2.0)
+    alphas = (0.25,) if extreme else (0.25, -1.0)
+    reductions = EXTREME_REDUCTIONS if extreme else REDUCTIONS
+    for shape, dtype, reduction, alpha, gamma in itertools.product(
+            LOSS_SHAPES[1::2], DTYPES, reductions, alphas, gammas):
+        inputs = {"input": logits(gen, shape, dtype, extreme), "target": _binary_targets(gen, shape, dtype, False)}
+        yield Case(inputs, {"alpha": alpha, "gamma": gamma, "reduction": reduction},
+                   _upstream(gen, shape, reduction, dtype),
+                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+
+
+def multi_margin_cases(seed: int) -> Iterator[Case]:
+    """``F.multi_margin_loss`` on (N, C) and unbatched (C,) scores: p 1 and 2, two margins, ``weight``."""
+    gen = np.random.default_rng(seed)
+    for shape, dtype, reduction, p, margin, weighted in itertools.product(
+            ((6, 4), (1, 3), (5,)), DTYPES, REDUCTIONS, (1, 2), (1.0, 0.5), (False, True)):
+        loss_shape = shape[:-1]
+        inputs = {"input": np.asarray(gen.normal(0.0, 1.0, size=shape), dtype=dtype),
+                  "target": gen.integers(0, shape[-1], size=loss_shape).astype(np.int64)}
+        if weighted:
+            inputs["weight"] = _weight(gen, shape[-1:], dtype)
+        yield Case(inputs, {"p": p, "margin": margin, "reduction": reduction},
+                   _upstream(gen, loss_shape, reduction, dtype),
+                   mean_of=int(np.prod(loss_shape)) if reduction == "mean" else None)
