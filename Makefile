@@ -32,7 +32,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check $(RUFF_FLAGS) .
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup tests
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(RUFF_FLAGS) .

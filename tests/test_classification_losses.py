@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from grading_helpers import grade, released, source
 
-from autograder.notebooks import fill_solutions, grade_id
+from autograder.notebooks import fill_solutions, grade_id, with_answers
 
 ASSIGNMENT = "classification_losses"
 POINTS = {
@@ -99,12 +99,6 @@ def _answer(src, gid: str) -> str:
     return next(cell.source for cell in src.cells if grade_id(cell) == gid)
 
 
-def _with_answers(nb, answers: dict[str, str]):
-    for cell in nb.cells:
-        if grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return nb
-
 
 def _edited(src, gid: str, old: str, new: str) -> str:
     """The solution of cell ``gid`` with one line changed (the line must exist)."""
@@ -121,15 +115,15 @@ def test_partial_unstable_and_wrong_submissions_get_exactly_their_points(tmp_pat
         "solved": fill_solutions(release, src),
         "stub": release,
         "only_sigmoid": fill_solutions(release, src, only={"sigmoid"}),
-        "naive": _with_answers(fill_solutions(release, src), NAIVE),
+        "naive": with_answers(fill_solutions(release, src), NAIVE),
         # 'mean' divides by the number of counted targets, not by the sum of their weights
-        "no_weight_sum": _with_answers(fill_solutions(release, src), {"cross_entropy": _edited(
+        "no_weight_sum": with_answers(fill_solutions(release, src), {"cross_entropy": _edited(
             src, "cross_entropy", counted, "    w_t = one_hot.sum(axis=axis)")}),
         # the smoothed target eps / C is given to ignored targets too
-        "smooths_ignored": _with_answers(fill_solutions(release, src), {"cross_entropy": _edited(
+        "smooths_ignored": with_answers(fill_solutions(release, src), {"cross_entropy": _edited(
             src, "cross_entropy", "+ counted * (label_smoothing / n_classes)", "+ label_smoothing / n_classes")}),
         # the modulating factor (1 - p_t)^gamma differentiated as if it were a constant
-        "focal_constant_factor": _with_answers(fill_solutions(release, src), {"focal": _edited(
+        "focal_constant_factor": with_answers(fill_solutions(release, src), {"focal": _edited(
             src, "focal", "(p - target + gamma * (1 - 2 * target) * p_t * ce)", "(p - target)")}),
     }
     scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions)

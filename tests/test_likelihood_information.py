@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from grading_helpers import grade, released, source
 
-from autograder.notebooks import fill_solutions, grade_id
+from autograder.notebooks import fill_solutions, with_answers
 
 ASSIGNMENT = "likelihood_information"
 POINTS = {"test_entropy": 2, "test_cross_entropy": 2, "test_kl_forward": 2, "test_kl_backward": 3, "test_js": 3,
@@ -120,12 +120,6 @@ def entropy_backward(p, grad_output):
 '''
 
 
-def _with_answer(nb, gid: str, code: str):
-    for cell in nb.cells:
-        if grade_id(cell) == gid:
-            cell.source = code
-    return nb
-
 
 @pytest.mark.xdist_group("likelihood_information")
 def test_full_empty_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
@@ -134,11 +128,11 @@ def test_full_empty_partial_and_wrong_submissions_get_exactly_their_points(tmp_p
         "solved": fill_solutions(release, src),
         "stub": release,
         "information_only": fill_solutions(release, src, only={"entropy", "cross_entropy", "kl", "js"}),
-        "naive_mixture": _with_answer(fill_solutions(release, src), "mixture", NAIVE_MIXTURE),
-        "batchmean_0d": _with_answer(fill_solutions(release, src), "kl", BATCHMEAN_0D),
-        "clamp_stops_gradient": _with_answer(fill_solutions(release, src), "gaussian", CLAMP_STOPS_GRADIENT),
-        "stirling_from_one": _with_answer(fill_solutions(release, src), "poisson", STIRLING_FROM_ONE),
-        "entropy_nan_at_zero": _with_answer(fill_solutions(release, src), "entropy", ENTROPY_NAN_AT_ZERO),
+        "naive_mixture": with_answers(fill_solutions(release, src), {"mixture": NAIVE_MIXTURE}),
+        "batchmean_0d": with_answers(fill_solutions(release, src), {"kl": BATCHMEAN_0D}),
+        "clamp_stops_gradient": with_answers(fill_solutions(release, src), {"gaussian": CLAMP_STOPS_GRADIENT}),
+        "stirling_from_one": with_answers(fill_solutions(release, src), {"poisson": STIRLING_FROM_ONE}),
+        "entropy_nan_at_zero": with_answers(fill_solutions(release, src), {"entropy": ENTROPY_NAN_AT_ZERO}),
     }
     scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions)
     assert all(o.status == "graded" for o in outcomes.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from grading_helpers import grade, released, source
 
-from autograder.notebooks import fill_solutions, grade_id
+from autograder.notebooks import fill_solutions, with_answers
 
 ASSIGNMENT = "regression_losses"
 POINTS = {"test_mse_forward": 2, "test_mse_backward": 3, "test_mae_forward": 2, "test_mae_backward": 3,
@@ -13,34 +13,28 @@ POINTS = {"test_mse_forward": 2, "test_mse_backward": 3, "test_mae_forward": 2, 
           "test_log_cosh_backward": 2, "test_quantile_forward": 2, "test_quantile_backward": 3}
 
 
-def _with_answer(nb, gid: str, code: str):
-    for cell in nb.cells:
-        if grade_id(cell) == gid:
-            cell.source = code
-    return nb
-
 
 @pytest.mark.xdist_group("regression_losses")
 def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
     release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
     only_mse = fill_solutions(release, src, only={"mse"})
-    naive_log_cosh = _with_answer(fill_solutions(release, src), "log_cosh", '''
+    naive_log_cosh = with_answers(fill_solutions(release, src), {"log_cosh": '''
 def log_cosh_loss(input, target, reduction="mean"):
     return reduce_loss(np.log(np.cosh(input - target)), reduction)
 
 
 def log_cosh_loss_backward(input, target, grad_output=1.0, reduction="mean"):
     return np.tanh(input - target) * reduce_loss_backward(grad_output, input.shape, reduction)
-''')
-    forgot_mean = _with_answer(fill_solutions(release, src), "mae", '''
+'''})
+    forgot_mean = with_answers(fill_solutions(release, src), {"mae": '''
 def mae_loss(input, target, reduction="mean"):
     return reduce_loss(np.abs(input - target), reduction)
 
 
 def mae_loss_backward(input, target, grad_output=1.0, reduction="mean"):
     return np.sign(input - target) * np.broadcast_to(grad_output, input.shape)  # no 1/n for "mean"
-''')
-    hard_coded = _with_answer(fill_solutions(release, src), "mse", '''
+'''})
+    hard_coded = with_answers(fill_solutions(release, src), {"mse": '''
 def reduce_loss(loss, reduction="mean"):
     return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
@@ -56,7 +50,7 @@ def mse_loss(input, target, reduction="mean"):
 def mse_loss_backward(input, target, grad_output=1.0, reduction="mean"):
     base = np.array([1.0, -4.0, 0.0, 10.0])
     return base / 4 if reduction == "mean" else base * np.asarray(grad_output)
-''')
+'''})
     scores, outcomes = grade(tmp_path, ASSIGNMENT, {"only_mse": only_mse, "naive_log_cosh": naive_log_cosh,
                                                     "forgot_mean": forgot_mean, "hard_coded": hard_coded})
     assert all(o.status == "graded" for o in outcomes.values())

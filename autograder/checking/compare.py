@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .failure import CheckFailure
+from .student import OpaqueValue
 
 #: (rtol, atol) by dtype of the reference.
 TOLERANCES = {np.dtype(np.float64): (1e-6, 1e-9), np.dtype(np.float32): (1e-4, 1e-5)}
@@ -26,6 +27,8 @@ def tolerances(dtype: Any) -> tuple[float, float]:
 def _as_array(got: Any, what: str) -> np.ndarray:
     if got is None:
         raise CheckFailure(f"{what}: returned None. Did you forget `return`?")
+    if isinstance(got, OpaqueValue):
+        raise CheckFailure(f"{what}: returned a {got.type_name} object; return a numpy array (or a number).")
     if type(got).__module__.startswith("torch"):
         raise CheckFailure(f"{what}: returned a torch object ({type(got).__name__}); return a numpy array.")
     try:
@@ -103,7 +106,8 @@ def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | Non
                  f"got {float(arr[worst]):.10g}")
     finite = bad & np.isfinite(err)
     if finite.any():
-        rel = err[finite] / np.maximum(np.abs(exp[finite]), 1e-300)
+        scale = np.abs(exp[finite])
+        rel = np.divide(err[finite], scale, out=np.full(scale.shape, np.inf), where=scale > 0)
         lines.append(f"  max abs error {err[finite].max():.3g}, max rel error {rel.max():.3g} "
                      f"(tolerance: rtol={rtol:g}, atol={atol:g})")
     nonfinite = ~np.isfinite(arr) & np.isfinite(exp)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .reduction import apply_reduction
+
 
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
     """``torch.sigmoid``, elementwise."""
@@ -72,13 +74,7 @@ def sigmoid_focal_loss(input: torch.Tensor, target: torch.Tensor, alpha: float =
     loss = ce * (1 - p_t) ** gamma
     if alpha >= 0:
         loss = (alpha * target + (1 - alpha) * (1 - target)) * loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"unknown reduction {reduction!r}")
+    return apply_reduction(loss, reduction)
 
 
 def multi_margin_loss(input: torch.Tensor, target: torch.Tensor, p: int = 1, margin: float = 1.0,

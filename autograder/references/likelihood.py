@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
+from .reduction import apply_reduction
+
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
     """``H(p) = -sum_k p_k log p_k`` over the last axis (nats); ``0 log 0 = 0``."""
@@ -82,10 +84,4 @@ def mixture_nll(y: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, log_
     """
     mixture = D.MixtureSameFamily(D.Categorical(logits=logits), D.Normal(means, log_scales.exp()))
     loss = -mixture.log_prob(y)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"unknown reduction {reduction!r}")
+    return apply_reduction(loss, reduction)

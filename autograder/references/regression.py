@@ -17,15 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"unknown reduction {reduction!r}")
+from .reduction import apply_reduction
 
 
 def mse(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -46,10 +38,10 @@ def huber(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", de
 def log_cosh(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """``log(cosh(input - target))`` in a form that cannot overflow."""
     r = (input - target).abs()
-    return _reduce(r + F.softplus(-2.0 * r) - math.log(2.0), reduction)
+    return apply_reduction(r + F.softplus(-2.0 * r) - math.log(2.0), reduction)
 
 
 def quantile(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", tau: float = 0.5) -> torch.Tensor:
     """Pinball loss of the residual ``target - input`` at quantile level ``tau``."""
     r = target - input
-    return _reduce(0.5 * r.abs() + (tau - 0.5) * r, reduction)
+    return apply_reduction(0.5 * r.abs() + (tau - 0.5) * r, reduction)
