@@ -1,6 +1,8 @@
 """The course's grading side: nbgrader configuration, the checking package and the instructor CLI.
 
 - ``autograder.checking``: what the exercise notebooks' test cells call.
+- ``autograder.sandbox``: how untrusted submissions run when graded (confined kernel process,
+  tests executed by the grader itself).
 - ``python -m autograder``: the instructor CLI (release, autograde, feedback, grades, selfcheck).
 - ``autograder/nbgrader_config.py``: the nbgrader course configuration; this folder is the
   default course directory.

@@ -17,7 +17,7 @@ import click
 from . import course as course_dir
 from . import feedback as feedback_mod
 from . import grades as grades_mod
-from . import grading, submissions
+from . import grading, pool, results, submissions
 from . import selfcheck as selfcheck_mod
 
 COURSE_OPTION = click.option(
@@ -54,11 +54,16 @@ def release(assignments: tuple[str, ...]) -> None:
 @click.argument("assignment")
 @click.argument("submitted", required=False, type=click.Path(path_type=Path))
 @COURSE_OPTION
-def autograde(assignment: str, submitted: Path | None, course: Path) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=pool.default_jobs(), show_default=True,
+              help="Submissions graded at once, each in its own worker process.")
+@click.option("--force", is_flag=True, help="Regrade submissions already graded from the same notebook.")
+def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, force: bool) -> None:
     """Grade ASSIGNMENT for every submission in SUBMITTED.
 
     SUBMITTED is nbgrader's layout (<student>/<assignment>/*.ipynb) or a flat folder of
     <student>.ipynb files; by default, the course directory's own submitted/ folder.
+    Submitted code runs sandboxed (see autograder/sandbox/). An interrupted batch resumes:
+    run the same command again.
     """
     _assignment_names((assignment,))
     course = course_dir.prepare(course)
@@ -69,9 +74,15 @@ def autograde(assignment: str, submitted: Path | None, course: Path) -> None:
         raise click.ClickException(str(err)) from None
     if not batch:
         raise click.ClickException(f"no submissions for {assignment} in {folder}")
-    outcomes = grading.autograde(course, assignment, batch)
+    try:
+        outcomes = grading.autograde(course, assignment, batch, jobs=jobs, force=force)
+    except KeyboardInterrupt:
+        done = results.load(course).get(assignment, {})
+        graded = sum(done.get(s.student) is not None for s in batch)
+        raise click.ClickException(f"interrupted: {graded} of {len(batch)} submissions recorded; "
+                                   "run the same command again to grade the rest") from None
     for student, outcome in sorted(outcomes.items()):
-        if outcome.status != "graded":
+        if outcome.message:
             click.echo(f"{student}: {outcome.message}", err=True)
     graded = sum(o.status == "graded" for o in outcomes.values())
     click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {course / 'gradebook.db'}")

@@ -18,7 +18,8 @@ def _db_url(course: Path) -> str:
 
 def table(course: Path) -> tuple[list[str], list[dict[str, object]]]:
     """Columns and rows: ``student``, then ``<assignment>`` and ``<assignment>_max`` for each
-    assignment, ``total``, ``max_total`` and ``errors`` (what went wrong, if anything)."""
+    assignment, ``total``, ``max_total`` and ``errors`` (what went wrong, if anything: a
+    submission that could not be graded, or one graded with a timeout or a dead kernel)."""
     outcomes = results.load(course)
     with Gradebook(_db_url(course)) as gb:
         names = sorted({a.name for a in gb.assignments} | set(outcomes))
@@ -41,7 +42,7 @@ def table(course: Path) -> tuple[list[str], list[dict[str, object]]]:
                         score = float(gb.find_submission(name, student).score)
                     except MissingEntry:
                         score = 0.0
-                if outcome is not None and outcome.status != "graded":
+                if outcome is not None and outcome.message:
                     errors.append(f"{name}: {outcome.message}")
                 row[name], row[f"{name}_max"] = score, maxima[name]
             row["total"] = sum(float(row[n]) for n in names)

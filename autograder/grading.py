@@ -1,7 +1,14 @@
-"""Autograding a batch of submissions through nbgrader's own API, with a progress bar."""
+"""Autograding a batch of submissions through nbgrader's own API: in parallel, resumable, with a progress bar.
+
+Each submission is graded by ``nbgrader autograde`` as configured in ``nbgrader_config.py``:
+its code runs sandboxed (:mod:`autograder.sandbox`), its grades go to the course's gradebook
+(one writer at a time, :mod:`autograder.dblock`), and its outcome to ``autograde_status.json``
+(:mod:`autograder.results`), written by this process only, as each submission finishes.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +16,13 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from . import results, submissions
+from . import dblock, pool, results, submissions
 from .course import load_config, source_notebook
 from .notebooks import NotebookError, read_notebook
+from .sandbox import preprocessors
 
 
 @dataclass(frozen=True)
@@ -58,35 +67,71 @@ def score_of(api: NbGraderAPI, assignment: str, student: str) -> Score:
 
 
 def grade_one(api: NbGraderAPI, course: Path, assignment: str, sub: submissions.Submission) -> results.Outcome:
-    """Install and autograde one submission; return (and record) what happened."""
+    """Install and autograde one submission; return what happened (the caller records it)."""
     name = source_notebook(assignment).name
+    digest = submissions.digest(sub, source_notebook(assignment))
     if sub.notebook is None:
-        outcome = results.Outcome("error", f"no notebook in the submission (expected {assignment}/{name})")
-    else:
-        try:
-            read_notebook(sub.notebook)
-        except NotebookError as err:
-            outcome = results.Outcome("error", str(err))
-        else:
-            submissions.install(sub, course, assignment, name)
-            result = api.autograde(assignment, sub.student, force=True, create=True)
-            outcome = (results.Outcome("graded") if result["success"]
-                       else results.Outcome("error", f"autograde failed: {_last_line(result.get('error', ''))}"))
-    results.record(course, assignment, sub.student, outcome)
-    return outcome
+        return results.Outcome("error", f"no notebook in the submission (expected {assignment}/{name})", digest)
+    try:
+        read_notebook(sub.notebook)
+    except NotebookError as err:
+        return results.Outcome("error", str(err), digest)
+    submissions.install(sub, course, assignment, name)
+    preprocessors.last_report = None
+    with dblock.exclusive(course):
+        result = api.autograde(assignment, sub.student, force=True, create=True)
+    if not result["success"]:
+        return results.Outcome("error", f"autograde failed: {_last_line(result.get('error', ''))}", digest)
+    report = preprocessors.last_report
+    return results.Outcome("graded", "; ".join(report.incidents)[:500] if report else "", digest)
 
 
-def autograde(course: Path, assignment: str, batch: Iterable[submissions.Submission],
-              progress: bool = True) -> dict[str, results.Outcome]:
-    """Autograde every submission in ``batch``; one failure never stops the others."""
+_worker_api: dict[Path, NbGraderAPI] = {}
+
+
+def _grade_in_worker(course: Path, assignment: str, sub: submissions.Submission) -> results.Outcome:
+    if course not in _worker_api:
+        _worker_api[course] = api_for(course)
+    return grade_one(_worker_api[course], course, assignment, sub)
+
+
+def autograde(course: Path, assignment: str, batch: Iterable[submissions.Submission], progress: bool = True,
+              jobs: int = 1, force: bool = False) -> dict[str, results.Outcome]:
+    """Autograde every submission in ``batch`` with ``jobs`` worker processes; return every outcome.
+
+    Each outcome is recorded as soon as it is known, so an interrupted batch resumes where it
+    stopped: a submission already graded from the same notebook against the same assignment
+    is not graded again unless ``force``. One failure never stops the others.
+    """
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy warnings would garble the progress bar
+        warnings.simplefilter("ignore", SAWarning)
+        return _autograde(course, assignment, list(batch), progress, jobs, force)
+
+
+def _autograde(course: Path, assignment: str, batch: list[submissions.Submission], progress: bool, jobs: int,
+               force: bool) -> dict[str, results.Outcome]:
     api = api_for(course)
     ensure_assignment(api, assignment)
-    batch = list(batch)
+    recorded = results.load(course).get(assignment, {})
+    source = source_notebook(assignment)
     outcomes: dict[str, results.Outcome] = {}
+    todo = []
+    for sub in batch:
+        previous = recorded.get(sub.student)
+        if not force and previous is not None and previous.status == "graded" \
+                and previous.digest == submissions.digest(sub, source):
+            outcomes[sub.student] = previous
+        else:
+            todo.append(sub)
+    finished = (pool.run(_grade_in_worker, course, assignment, todo, jobs) if jobs > 1 and len(todo) > 1
+                else ((sub, grade_one(api, course, assignment, sub)) for sub in todo))
     failures = 0
-    with tqdm(batch, desc=f"autograde {assignment}", unit="nb", disable=not progress) as bar:
-        for sub in bar:
-            outcomes[sub.student] = outcome = grade_one(api, course, assignment, sub)
-            failures += outcome.status != "graded"
+    with tqdm(total=len(batch), initial=len(batch) - len(todo), desc=f"autograde {assignment}", unit="nb",
+              disable=not progress) as bar:
+        for sub, outcome in finished:
+            results.record(course, assignment, sub.student, outcome)
+            outcomes[sub.student] = outcome
+            failures += outcome.status != "graded" or bool(outcome.message)
             bar.set_postfix(failed=failures)
+            bar.update()
     return outcomes

@@ -20,10 +20,28 @@ c.CourseDirectory.release_directory = str(REPO / "book" / "exercises")
 # No exchange is used (submissions are collected by the CLI); keep nbgrader from probing /usr/local.
 c.Exchange.root = str(REPO / "autograder" / "exchange")
 
-# Student code runs in the kernel; stop a cell that loops forever.
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
+# Submissions are untrusted code. Before execution, every gradebook cell is made what the
+# gradebook says (RestoreStructure: edited, re-typed, duplicated or deleted test cells). Then
+# SandboxedExecute replaces nbgrader's Execute: student cells run in a confined kernel process
+# (resource limits, no capabilities, Landlock, a working directory outside the course), test
+# cells run in the grader's own process, so a submission cannot patch the checks it is graded by.
+_NB = "nbgrader.preprocessors."
+c.Autograde.sanitize_preprocessors = [
+    _NB + "ClearOutput", _NB + "DeduplicateIds", "autograder.sandbox.preprocessors.RestoreStructure",
+    _NB + "OverwriteKernelspec", _NB + "OverwriteCells", _NB + "CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "autograder.sandbox.preprocessors.SandboxedExecute", _NB + "IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", _NB + "LimitOutput", _NB + "SaveAutoGrades",
+    _NB + "AssignLatePenalties", _NB + "CheckCellMetadata",
+]
+# Per cell: seconds before it is stopped (and scores 0); per kernel: memory, CPU, file size.
+c.SandboxedExecute.timeout = 120
+c.SandboxedExecute.memory_mb = 2048
+c.SandboxedExecute.cpu_s = 900
+c.SandboxedExecute.file_mb = 64
 # Keep feedback and the gradebook small when a submission prints megabytes.
+c.SandboxedExecute.output_chars = 20_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 

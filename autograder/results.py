@@ -16,10 +16,13 @@ STATUS_FILE = "autograde_status.json"
 
 @dataclass(frozen=True)
 class Outcome:
-    """``status`` is "graded" or "error"; ``message`` is one line for the instructor."""
+    """``status`` is "graded" or "error"; ``message`` is one line for the instructor (for a graded
+    submission: what went wrong while running it, e.g. a timeout); ``digest`` identifies the
+    submission and the assignment version it was graded against (see ``submissions.digest``)."""
 
     status: str
     message: str = ""
+    digest: str = ""
 
 
 def load(course: Path) -> dict[str, dict[str, Outcome]]:

@@ -10,6 +10,7 @@ Submissions are copied, never moved: the instructor's originals stay untouched.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,3 +47,12 @@ def install(submission: Submission, course: Path, assignment: str, notebook_name
     if submission.notebook.resolve() != target.resolve():
         shutil.copyfile(submission.notebook, target)
     return target
+
+
+def digest(submission: Submission, source: Path) -> str:
+    """A fingerprint of the submitted notebook and of the assignment's source notebook: grading
+    is skipped on resume only when neither changed."""
+    sha = hashlib.sha256(source.read_bytes())
+    if submission.notebook is not None and submission.notebook.is_file():
+        sha.update(submission.notebook.read_bytes())
+    return sha.hexdigest()[:32]

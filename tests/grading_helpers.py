@@ -34,11 +34,21 @@ def source(assignment: str) -> NotebookNode:
     return read_notebook(course_dir.source_notebook(assignment))
 
 
-def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Path | None]
+def configure(course: Path, settings: str) -> Path:
+    """Make ``course`` a course directory whose nbgrader config also runs ``settings`` (lines of
+    ``c.X.y = ...``, e.g. a short ``c.SandboxedExecute.timeout`` for tests of runaway code)."""
+    course = course_dir.prepare(course)
+    config = course / course_dir.CONFIG_NAME
+    config.write_text(config.read_text() + settings.strip() + "\n")
+    return course
+
+
+def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Path | None], jobs: int = 1
           ) -> tuple[dict[str, CellScores], dict[str, Outcome]]:
     """Autograde one notebook per student; return per-cell scores and the recorded outcomes.
 
     A value may be a notebook, a path to any file (e.g. a malformed one), or None (missing).
+    ``jobs`` > 1 grades them in parallel worker processes, as ``autograde --jobs`` does.
     """
     course = course_dir.prepare(course)
     inbox = course / "inbox"
@@ -51,7 +61,7 @@ def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Pat
             batch.append(Submission(student, path))
         else:
             batch.append(Submission(student, nb))
-    outcomes = autograde(course, assignment, batch, progress=False)
+    outcomes = autograde(course, assignment, batch, progress=False, jobs=jobs)
     db_url = api_for(course).coursedir.db_url
     scores = {s: cell_scores(db_url, assignment, s) for s, o in outcomes.items() if o.status == "graded"}
     return scores, outcomes

@@ -11,6 +11,29 @@ from typing import Any
 from .failure import CheckFailure
 
 
+class StudentError(Exception):
+    """An exception raised by student code in another process, known only by its type name,
+    message and the student's own frames (raised by the grader's proxies of student functions)."""
+
+    def __init__(self, type_name: str, message: str, frames: str = "") -> None:
+        super().__init__(message)
+        self.type_name, self.message, self.frames = type_name, message, frames
+
+
+class OpaqueValue:
+    """Stands for a value student code returned that could not cross to the grader as data.
+
+    ``handle`` (set by the grader's kernel client) lets the value be passed back to the
+    student's code, e.g. a layer's cache from its forward to its backward.
+    """
+
+    def __init__(self, type_name: str, handle: object = None) -> None:
+        self.type_name, self.handle = type_name, handle
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
 @dataclass
 class StudentResult:
     """What a student's function returned, and the numpy warnings it raised on the way."""
@@ -38,6 +61,10 @@ def call_student(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -
             value = fn(*args, **kwargs)
         except NotImplementedError:
             raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
+        except StudentError as err:
+            if err.type_name == "NotImplementedError":
+                raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
+            raise CheckFailure(f"{what} raised {err.type_name}: {err.message}\n{err.frames}") from None
         except Exception as err:  # noqa: BLE001 - any failure of student code is reported, not raised
             raise CheckFailure(f"{what} raised {type(err).__name__}: {err}\n{_student_frames(err)}") from None
     notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})

@@ -1,0 +1,274 @@
+"""The sandboxed kernel: ``python -I -B kernel.py CMD_FD REPLY_FD SPEC_JSON`` (started by the client).
+
+It confines itself (:mod:`confine`), hides torch and the course's grading code from the
+submission, then serves the grader's requests on two pipes:
+
+- ``exec``: run a cell's source in an IPython shell; reply with its outputs and error;
+- ``resolve``: say what each of a list of names is in the user namespace;
+- ``call``: call a user function with plain arguments; reply with its value as data.
+
+Nothing here is trusted by the grader: submitted code can patch all of it. The grader
+only ever receives data (see :mod:`protocol`), and decides every grade itself.
+"""
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import signal
+import sys
+import traceback
+import types
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_MESSAGE = ("torch is not available to graded code: this exercise asks for a numpy implementation "
+                 "(torch is only the grader's reference)")
+REFERENCE_MESSAGE = "the course's references and checks run in the grader, not in the graded notebook"
+
+
+def _load(name: str, path: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Unavailable:
+    """What the notebook sees for a reference or a check in the sandbox."""
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"{self.__name__}: {REFERENCE_MESSAGE}")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Unavailable(f"{self.__name__}.{name}")
+
+
+def _stand_in(prefix: str):
+    """A module ``__getattr__`` answering every public name with an :class:`_Unavailable`."""
+
+    def getattr_(name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Unavailable(f"{prefix}.{name}")
+
+    return getattr_
+
+
+def _checking_shim(checking_dir: str) -> types.ModuleType:
+    """``autograder.checking`` for student code: seeded generators work, checks do nothing."""
+    import numpy as np
+
+    module = types.ModuleType("autograder.checking", "Sandbox stand-in: checks run in the grader.")
+    module.__path__ = [checking_dir]
+
+    class CheckFailure(AssertionError):
+        """A failed check."""
+
+    def no_op(*args, **kwargs):
+        return None
+
+    for name in ("check_forward", "check_backward", "check_backward_matches_forward", "check_value",
+                 "assert_close"):
+        setattr(module, name, no_op)
+    module.CheckFailure = CheckFailure
+    module.rng = np.random.default_rng
+    module.device = lambda: "cpu"
+    module.__getattr__ = _stand_in("ck")
+    return module
+
+
+class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Blocks torch; serves ``autograder`` as stand-ins (real numpy-only ``checking`` submodules)."""
+
+    def __init__(self, checking_dir: str) -> None:
+        self.checking_dir = checking_dir
+
+    def find_spec(self, fullname, path=None, target=None):
+        root = fullname.split(".")[0]
+        if root in ("torch", "functorch", "torchgen"):
+            raise ModuleNotFoundError(TORCH_MESSAGE, name=fullname)
+        if root != "autograder":
+            return None
+        parts = fullname.split(".")
+        if len(parts) == 3 and parts[1] == "checking":
+            file = os.path.join(self.checking_dir, parts[2] + ".py")
+            if os.path.isfile(file):
+                return importlib.util.spec_from_file_location(fullname, file)
+        if len(parts) > 1 and parts[1] not in ("checking", "references"):
+            raise ModuleNotFoundError(f"{fullname}: {REFERENCE_MESSAGE}", name=fullname)
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=len(parts) < 3)
+
+    def create_module(self, spec):
+        parts = spec.name.split(".")
+        if parts == ["autograder", "checking"]:
+            return _checking_shim(self.checking_dir)
+        module = types.ModuleType(spec.name)
+        if len(parts) == 3:
+            module.__getattr__ = _stand_in(parts[2])
+        return module
+
+    def exec_module(self, module):
+        if module.__name__ in ("autograder", "autograder.references"):
+            module.__path__ = []
+
+
+class _Capture(io.TextIOBase):
+    """A bounded text sink for stdout/stderr: keeps ``limit`` characters, counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.parts, self.kept, self.dropped = limit, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n[... {self.dropped} more characters of output dropped by the grader]\n"
+        return out
+
+
+class Kernel:
+    """The request loop (see the module docstring)."""
+
+    def __init__(self, cmd_fd: int, reply_fd: int, output_limit: int) -> None:
+        import protocol
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        self.protocol, self.cmd_fd, self.reply_fd, self.output_limit = protocol, cmd_fd, reply_fd, output_limit
+        config = Config()
+        config.HistoryManager.enabled = False
+        config.InteractiveShell.colors = "nocolor"
+        self.shell = InteractiveShell.instance(config=config)
+        self.errors: list[dict] = []
+        self.handles: list = []  # objects the grader holds a handle to (returned values that are not data)
+        self.shell._showtraceback = self._record_traceback
+        self.shell.showsyntaxerror = lambda *a, **k: self._record_current("SyntaxError")
+
+    def _record_traceback(self, etype, evalue, stb) -> None:
+        text = "\n".join(stb) if isinstance(stb, list) else str(stb)
+        self.errors.append({"ename": getattr(etype, "__name__", "Error"), "evalue": str(evalue)[:2000],
+                            "traceback": text.splitlines()[-40:]})
+
+    def _record_current(self, default: str) -> None:
+        etype, evalue, tb = sys.exc_info()
+        lines = traceback.format_exception_only(etype, evalue) if etype else [default]
+        self.errors.append({"ename": getattr(etype, "__name__", default), "evalue": str(evalue)[:2000],
+                            "traceback": "".join(lines).splitlines()[-40:]})
+
+    def _run(self, fn):
+        """Run ``fn()`` with output captured and Ctrl-C (the grader's timeout) enabled."""
+        capture = _Capture(self.output_limit)
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = capture
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return fn(), capture
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            sys.stdout, sys.stderr = saved
+
+    def op_exec(self, msg, buffers):
+        self.errors = []
+        _, capture = self._run(lambda: self.shell.run_cell(str(msg["source"]), store_history=False))
+        return {"stdout": capture.text(), "errors": self.errors[:3]}, []
+
+    def keep(self, value) -> int:
+        self.handles.append(value)
+        return len(self.handles) - 1
+
+    def op_resolve(self, msg, buffers):
+        encode = self.protocol.encode
+        out, bufs = {}, []
+        for name in msg["names"]:
+            if name not in self.shell.user_ns:
+                continue
+            value = self.shell.user_ns[name]
+            if callable(value):
+                out[name] = {"kind": "function", "type": type(value).__name__}
+            else:
+                out[name] = {"kind": "value", "value": encode(value, bufs, self.keep)}
+        return {"names": out}, bufs
+
+    def op_call(self, msg, buffers):
+        decode, encode = self.protocol.decode, self.protocol.encode
+        fn = self.shell.user_ns.get(msg["name"])
+        args = decode(msg["args"], buffers, lookup=self.handles.__getitem__)
+        kwargs = decode(msg["kwargs"], buffers, lookup=self.handles.__getitem__)
+
+        def call():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    return {"value": fn(*args, **kwargs)}, caught
+                except BaseException as err:  # noqa: BLE001 - every failure goes back to the grader
+                    frames = traceback.extract_tb(err.__traceback__)[1:]
+                    lines = [f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]]
+                    return {"error": {"type": type(err).__name__, "message": str(err)[:2000],
+                                      "frames": "\n".join(lines)[:2000]}}, caught
+
+        (result, caught), capture = self._run(call)
+        reply: dict = {"stdout": capture.text(),
+                       "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}
+        bufs: list[bytes] = []
+        if "error" in result:
+            reply["error"] = result["error"]
+        else:
+            reply["value"] = encode(result["value"], bufs, self.keep)
+        return reply, bufs
+
+    def serve(self) -> None:
+        send, recv = self.protocol.send, self.protocol.recv
+        handlers = {"exec": self.op_exec, "resolve": self.op_resolve, "call": self.op_call}
+        while True:
+            msg, buffers = recv(self.cmd_fd)
+            try:
+                reply, bufs = handlers[msg["op"]](msg, buffers)
+            except Exception as err:  # noqa: BLE001 - a bad request is answered, not fatal
+                reply, bufs = {"error": {"type": type(err).__name__, "message": str(err)[:500], "frames": ""}}, []
+            if sum(map(len, bufs)) > MAX_REPLY:
+                reply, bufs = {"error": {"type": "ValueError", "frames": "",
+                                         "message": f"the value is larger than the grader accepts "
+                                                    f"({MAX_REPLY >> 20} MiB)"}}, []
+            send(self.reply_fd, reply, bufs)
+
+
+MAX_REPLY = 32 << 20
+
+
+def main() -> None:
+    cmd_fd, reply_fd, spec = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, HERE)  # protocol, confine
+    import confine
+
+    applied = confine.apply(spec)
+    sys.meta_path.insert(0, _Guard(spec["checking_dir"]))
+    os.chdir(spec["workdir"])
+    kernel = Kernel(cmd_fd, reply_fd, spec["output_limit"])
+    kernel.protocol.send(reply_fd, {"ready": True, **applied})
+    kernel.serve()
+
+
+if __name__ == "__main__":
+    main()

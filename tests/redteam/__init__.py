@@ -1,0 +1,1 @@
+"""Red-team submissions for the grader (see attacks.py)."""
