@@ -17,20 +17,21 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = course_dir.assignments()
 
 
-def _solution_lines(nb) -> set[str]:
-    lines = set()
+def _split_solutions(nb) -> tuple[set[str], str]:
+    """(lines inside solution regions, all text outside them) of a source notebook."""
+    solution, outside = set(), []
     for cell in nb.cells:
-        if not is_solution(cell):
-            continue
         inside = False
         for line in cell.source.splitlines():
             if "### BEGIN SOLUTION" in line:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) > 12:
-                lines.add(line.strip())
-    return lines
+            elif inside and is_solution(cell):
+                solution.add(line.strip())
+            else:
+                outside.append(line)
+    return {line for line in solution if len(line) > 12}, "\n".join(outside)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -50,7 +51,8 @@ def test_release_hides_solutions_and_hidden_tests(assignment):
     text = "\n".join(c.source for c in release.cells)
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text
-    leaked = [line for line in _solution_lines(source(assignment)) if line in text]
+    solution, given = _split_solutions(source(assignment))
+    leaked = [line for line in solution if line in text and line not in given]
     assert not leaked, f"solution code in the released notebook: {leaked[:3]}"
     graded = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(graded) >= 5
