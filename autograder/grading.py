@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -23,15 +22,6 @@ from . import dblock, pool, results, submissions
 from .course import load_config, source_notebook
 from .notebooks import NotebookError, read_notebook
 from .sandbox import preprocessors
-
-
-@dataclass(frozen=True)
-class Score:
-    """A graded submission's points."""
-
-    student: str
-    score: float
-    max_score: float
 
 
 def api_for(course: Path) -> NbGraderAPI:
@@ -58,12 +48,6 @@ def ensure_assignment(api: NbGraderAPI, assignment: str) -> None:
     if not result["success"]:
         raise RuntimeError(f"could not generate {assignment}: {_last_line(result.get('error', ''))}")
 
-
-def score_of(api: NbGraderAPI, assignment: str, student: str) -> Score:
-    """The student's total and the assignment's maximum, from the gradebook."""
-    with Gradebook(api.coursedir.db_url) as gb:
-        sub = gb.find_submission(assignment, student)
-        return Score(student, float(sub.score), float(sub.max_score))
 
 
 def grade_one(api: NbGraderAPI, course: Path, assignment: str, sub: submissions.Submission) -> results.Outcome:

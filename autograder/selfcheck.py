@@ -69,29 +69,34 @@ def run_visible_tests(notebook: nbformat.NotebookNode, cwd: Path, timeout: int =
 
 def check(assignment: str, workdir: Path | None = None) -> Report:
     """Self-check one assignment in ``workdir`` (a fresh temporary folder by default)."""
+    if workdir is not None:
+        return _check_in(course_dir.prepare(workdir), assignment)
     with tempfile.TemporaryDirectory(prefix=f"selfcheck-{assignment}-") as tmp:
-        course = course_dir.prepare(Path(workdir or tmp))
-        api = api_for(course)
-        ensure_assignment(api, assignment)
-        name = course_dir.source_notebook(assignment).name
-        release = read_notebook(course / "release" / assignment / name)
-        solved = fill_solutions(release, read_notebook(course_dir.source_notebook(assignment)))
-        inbox = course / "inbox"
-        inbox.mkdir(exist_ok=True)
-        nbformat.write(solved, inbox / "solved.ipynb")
-        nbformat.write(release, inbox / "stub.ipynb")
-        autograde(course, assignment, [Submission("solved", inbox / "solved.ipynb"),
-                                       Submission("stub", inbox / "stub.ipynb")], progress=False)
-        report = Report(assignment, cell_scores(api.coursedir.db_url, assignment, "solved"),
-                        cell_scores(api.coursedir.db_url, assignment, "stub"))
-        if report.solved.total != report.solved.max_total or not report.solved.cells:
-            lost = [g for g, (s, m) in report.solved.cells.items() if s != m]
-            report.problems.append(f"solutions score {report.solved.total:g}/{report.solved.max_total:g} "
-                                   f"(cells below full marks: {', '.join(lost) or 'none graded'})")
-        earned = [g for g, (s, _) in report.stub.cells.items() if s != 0]
-        if earned:
-            report.problems.append(f"stubs earn points in: {', '.join(earned)}")
-        error = run_visible_tests(solved, inbox)
-        if error:
-            report.problems.append(f"visible tests fail on the solutions: {error}")
-        return report
+        return _check_in(course_dir.prepare(Path(tmp)), assignment)
+
+
+def _check_in(course: Path, assignment: str) -> Report:
+    api = api_for(course)
+    ensure_assignment(api, assignment)
+    name = course_dir.source_notebook(assignment).name
+    release = read_notebook(course / "release" / assignment / name)
+    solved = fill_solutions(release, read_notebook(course_dir.source_notebook(assignment)))
+    inbox = course / "inbox"
+    inbox.mkdir(exist_ok=True)
+    nbformat.write(solved, inbox / "solved.ipynb")
+    nbformat.write(release, inbox / "stub.ipynb")
+    autograde(course, assignment, [Submission("solved", inbox / "solved.ipynb"),
+                                   Submission("stub", inbox / "stub.ipynb")], progress=False)
+    report = Report(assignment, cell_scores(api.coursedir.db_url, assignment, "solved"),
+                    cell_scores(api.coursedir.db_url, assignment, "stub"))
+    if report.solved.total != report.solved.max_total or not report.solved.cells:
+        lost = [g for g, (s, m) in report.solved.cells.items() if s != m]
+        report.problems.append(f"solutions score {report.solved.total:g}/{report.solved.max_total:g} "
+                               f"(cells below full marks: {', '.join(lost) or 'none graded'})")
+    earned = [g for g, (s, _) in report.stub.cells.items() if s != 0]
+    if earned:
+        report.problems.append(f"stubs earn points in: {', '.join(earned)}")
+    error = run_visible_tests(solved, inbox)
+    if error:
+        report.problems.append(f"visible tests fail on the solutions: {error}")
+    return report
