@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .backprop_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
-from .checks import describe
+from .checks import copies, describe
 from .compare import assert_close
 from .failure import CheckFailure
 from .reference import device, to_numpy, to_torch, torch_vjp
@@ -30,9 +30,6 @@ from .student import call_student
 
 DTYPES: tuple[type, ...] = (np.float64, np.float32)
 
-
-def _copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
 
 
 def _as_tuple(value: Any, n: int, what: str) -> tuple[Any, ...]:
@@ -81,7 +78,7 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any] | None
     names = list(wrt)
     what = describe(getattr(forward, "__name__", "forward"), inputs, {})
     value, grads = torch_vjp(reference, inputs, names, grad_output)
-    result = call_student(forward, **_copies(inputs), what=what)
+    result = call_student(forward, **copies(inputs), what=what)
     out, cache = _as_tuple(result.value, 2, f"{what} (must return (out, cache))")
     assert_close(out, value, what=what, rtol=rtol, atol=atol, warnings=result.warnings)
     if backward is None:
@@ -132,7 +129,7 @@ def check_gradients(student: Callable[..., Any], reference: Callable[..., torch.
     """
     what = describe(getattr(student, "__name__", "function"), {**data, **params}, {})
     value, grads = torch_vjp(reference, {**data, **params}, list(params))
-    result = call_student(student, _copies(params), **_copies(data), what=what)
+    result = call_student(student, copies(params), **copies(data), what=what)
     loss, got = _as_tuple(result.value, 2, f"{what} (must return (loss, grads))")
     assert_close(loss, value, what=f"{what}, loss", warnings=result.warnings)
     if not isinstance(got, Mapping):

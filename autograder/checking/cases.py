@@ -31,7 +31,8 @@ class Case:
     notes: list[tuple[np.ndarray, str]] = field(default_factory=list)
 
 
-def _grad_output(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
+def grad_output(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
+    """A seeded upstream gradient: an array shaped like the loss for "none", else a scalar in [0.5, 2)."""
     if reduction == "none":
         return gen.uniform(-2.0, 2.0, size=shape).astype(dtype)
     return dtype(gen.uniform(0.5, 2.0))
@@ -60,7 +61,7 @@ def elementwise_cases(seed: int, *, shapes: Sequence[tuple[int, ...]] = SHAPES,
                 tie_mask.reshape(-1)[::3] = True
                 inp = np.where(tie_mask, target, inp)
             inputs = {"input": np.asarray(inp, dtype=dtype), "target": np.asarray(target, dtype=dtype)}
-            case = Case(inputs, {"reduction": reduction, **extra}, _grad_output(gen, shape, reduction, dtype),
+            case = Case(inputs, {"reduction": reduction, **extra}, grad_output(gen, shape, reduction, dtype),
                         mean_of=int(np.prod(shape)) if reduction == "mean" else None)
             if ties:
                 case.notes.append((tie_mask, "wrong only where the residual is exactly 0: see the exercise "

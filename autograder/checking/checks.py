@@ -39,7 +39,8 @@ def describe(name: str, inputs: Mapping[str, Any], options: Mapping[str, Any]) -
     return f"{name}({', '.join(parts)})"
 
 
-def _copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Copies of the array arguments, so a student function that writes into its inputs harms nothing."""
     return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
 
 
@@ -51,7 +52,7 @@ def check_forward(student: Callable[..., Any], reference: Callable[..., torch.Te
     options = dict(options or {})
     what = describe(getattr(student, "__name__", "function"), inputs, options)
     expected = torch_forward(reference, inputs, options)
-    result = call_student(student, **_copies(inputs), **options, what=what)
+    result = call_student(student, **copies(inputs), **options, what=what)
     assert_close(result.value, expected, what=what, rtol=rtol, atol=atol, mean_of=mean_of,
                  notes=notes, warnings=result.warnings)
 
@@ -70,7 +71,7 @@ def check_backward(student_backward: Callable[..., Any], reference: Callable[...
     shown = {**inputs, "grad_output": grad_output}
     what = describe(getattr(student_backward, "__name__", "function"), shown, options)
     _, expected = torch_vjp(reference, inputs, names, grad_output, options)
-    result = call_student(student_backward, **_copies(inputs), grad_output=np.copy(grad_output),
+    result = call_student(student_backward, **copies(inputs), grad_output=np.copy(grad_output),
                           **options, what=what)
     got = (result.value,) if isinstance(wrt, str) else result.value
     if not isinstance(wrt, str) and (not isinstance(got, tuple | list) or len(got) != len(names)):
@@ -94,11 +95,11 @@ def check_backward_matches_forward(student: Callable[..., Any], student_backward
     what = describe(name, inputs, options)
 
     def scalar_loss(x: np.ndarray) -> float:
-        args = {**_copies(inputs), wrt: x}
+        args = {**copies(inputs), wrt: x}
         return float(np.sum(call_student(student, **args, **options, what=what).value))
 
     numeric = numerical_gradient(scalar_loss, np.array(inputs[wrt], dtype=np.float64))
-    analytic = call_student(student_backward, **_copies(inputs), grad_output=np.float64(1.0),
+    analytic = call_student(student_backward, **copies(inputs), grad_output=np.float64(1.0),
                             **options, what=what).value
     if np.shape(analytic) != numeric.shape:
         raise CheckFailure(f"{what}: the gradient must have the input's shape {numeric.shape}, "

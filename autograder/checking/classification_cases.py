@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .cases import DTYPES, REDUCTIONS, Case
+from .cases import DTYPES, REDUCTIONS, Case, grad_output
 from .failure import CheckFailure
 
 ELEMENTWISE_SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5))
@@ -58,17 +58,12 @@ def logits(gen: np.random.Generator, shape: Sequence[int], dtype: type, extreme:
     return np.asarray(z, dtype=dtype)
 
 
-def _upstream(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
-    if reduction == "none":
-        return np.asarray(gen.uniform(-2.0, 2.0, size=shape), dtype=dtype)
-    return dtype(gen.uniform(0.5, 2.0))
-
 
 def activation_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
     """Elementwise functions of ``input`` (sigmoid, log-sigmoid); grad_output shaped like the input."""
     gen = np.random.default_rng(seed)
     for shape, dtype in itertools.product(ELEMENTWISE_SHAPES, DTYPES):
-        yield Case({"input": logits(gen, shape, dtype, extreme)}, {}, _upstream(gen, shape, "none", dtype))
+        yield Case({"input": logits(gen, shape, dtype, extreme)}, {}, grad_output(gen, shape, "none", dtype))
 
 
 def softmax_cases(seed: int, *, extreme: bool = False, keepdim: bool = True) -> Iterator[Case]:
@@ -81,7 +76,7 @@ def softmax_cases(seed: int, *, extreme: bool = False, keepdim: bool = True) -> 
         for dim in (*range(len(shape)), -1):
             out_shape = shape if keepdim else tuple(np.delete(shape, dim))
             yield Case({"input": logits(gen, shape, dtype, extreme)}, {"dim": dim},
-                       _upstream(gen, out_shape, "none", dtype))
+                       grad_output(gen, out_shape, "none", dtype))
 
 
 def _binary_targets(gen: np.random.Generator, shape: tuple[int, ...], dtype: type, soft: bool = True) -> np.ndarray:
@@ -111,7 +106,7 @@ def bce_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
         inputs = {"input": np.asarray(p, dtype=dtype), "target": _binary_targets(gen, shape, dtype)}
         if weighted:
             inputs["weight"] = _weight(gen, shape[-1:], dtype)
-        yield Case(inputs, {"reduction": reduction}, _upstream(gen, shape, reduction, dtype),
+        yield Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
                    mean_of=int(np.prod(shape)) if reduction == "mean" else None)
 
 
@@ -125,7 +120,7 @@ def bce_logits_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
             inputs["weight"] = _weight(gen, shape, dtype)
         if positive:
             inputs["pos_weight"] = _weight(gen, shape[-1:], dtype)
-        yield Case(inputs, {"reduction": reduction}, _upstream(gen, shape, reduction, dtype),
+        yield Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
                    mean_of=int(np.prod(shape)) if reduction == "mean" else None)
 
 
@@ -174,7 +169,7 @@ def cross_entropy_cases(seed: int, *, probabilities: bool = False, smoothing: Se
             options["label_smoothing"] = eps
         if ignore_index != -100:
             options["ignore_index"] = ignore_index
-        yield Case(inputs, options, _upstream(gen, loss_shape, reduction, dtype))
+        yield Case(inputs, options, grad_output(gen, loss_shape, reduction, dtype))
 
 
 def focal_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
@@ -192,7 +187,7 @@ def focal_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
             LOSS_SHAPES[1::2], DTYPES, reductions, alphas, gammas):
         inputs = {"input": logits(gen, shape, dtype, extreme), "target": _binary_targets(gen, shape, dtype, False)}
         yield Case(inputs, {"alpha": alpha, "gamma": gamma, "reduction": reduction},
-                   _upstream(gen, shape, reduction, dtype),
+                   grad_output(gen, shape, reduction, dtype),
                    mean_of=int(np.prod(shape)) if reduction == "mean" else None)
 
 
@@ -207,5 +202,5 @@ def multi_margin_cases(seed: int) -> Iterator[Case]:
         if weighted:
             inputs["weight"] = _weight(gen, shape[-1:], dtype)
         yield Case(inputs, {"p": p, "margin": margin, "reduction": reduction},
-                   _upstream(gen, loss_shape, reduction, dtype),
+                   grad_output(gen, loss_shape, reduction, dtype),
                    mean_of=int(np.prod(loss_shape)) if reduction == "mean" else None)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .cases import DTYPES, Case
+from .cases import grad_output as upstream
 
 BATCH_SHAPES: tuple[tuple[int, ...], ...] = ((), (5,), (2, 3))
 CONCENTRATIONS: tuple[float, ...] = (0.05, 1.0, 20.0)
@@ -39,9 +40,6 @@ def probability_vectors(gen: np.random.Generator, shape: tuple[int, ...], concen
     return p / p.sum(-1, keepdims=True)
 
 
-def _upstream(gen: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    return np.asarray(gen.uniform(-2.0, 2.0, size=shape), dtype=dtype)
-
 
 def distribution_pair_cases(seed: int, *, zeros: bool = False, names: tuple[str, str] = ("p", "q"),
                             zeros_in_second: bool = True) -> Iterator[Case]:
@@ -57,7 +55,7 @@ def distribution_pair_cases(seed: int, *, zeros: bool = False, names: tuple[str,
         first = probability_vectors(gen, shape, alpha, zeros)
         second = probability_vectors(gen, shape, alpha, zeros and zeros_in_second)
         inputs = {names[0]: first.astype(dtype), names[1]: second.astype(dtype)}
-        yield Case(inputs, {}, _upstream(gen, batch, dtype))
+        yield Case(inputs, {}, upstream(gen, batch, "none", dtype))
 
 
 KL_SHAPES: tuple[tuple[int, ...], ...] = ((), (6,), (4, 5), (2, 3, 4))
@@ -85,13 +83,10 @@ def kl_cases(seed: int, *, zeros: bool = False) -> Iterator[Case]:
         target = np.log(p) if log_target else p
         size = int(np.prod(shape))
         mean_of = {"mean": size, "batchmean": shape[0] if shape else None}.get(reduction)
-        grad_output = _upstream(gen, shape, dtype) if reduction == "none" else dtype(gen.uniform(0.5, 2.0))
+        grad_output = upstream(gen, shape, reduction, dtype)
         inputs = {"input": np.asarray(log_q, dtype=dtype), "target": np.asarray(target, dtype=dtype)}
         yield Case(inputs, {"reduction": reduction, "log_target": log_target}, grad_output, mean_of)
 
-
-def _reduced_upstream(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
-    return _upstream(gen, shape, dtype) if reduction == "none" else dtype(gen.uniform(0.5, 2.0))
 
 
 #: ``(input shape, var shape or None for a Python float)``: every variance layout torch accepts.
@@ -118,7 +113,7 @@ def gaussian_cases(seed: int) -> Iterator[Case]:
             var = np.asarray(10.0 ** gen.uniform(-9, 3, size=var_shape), dtype=dtype)
         inputs = {"input": inp.astype(dtype), "target": target.astype(dtype), "var": var}
         options = {"full": full, "eps": eps, "reduction": reduction}
-        yield Case(inputs, options, _reduced_upstream(gen, shape, reduction, dtype),
+        yield Case(inputs, options, upstream(gen, shape, reduction, dtype),
                    int(np.prod(shape)) if reduction == "mean" else None)
 
 
@@ -143,7 +138,7 @@ def poisson_cases(seed: int) -> Iterator[Case]:
             inp.reshape(-1)[::4] = 0.0
         inputs = {"input": np.asarray(inp, dtype=dtype), "target": np.asarray(target, dtype=dtype)}
         options = {"log_input": log_input, "full": full, "eps": eps, "reduction": reduction}
-        yield Case(inputs, options, _reduced_upstream(gen, shape, reduction, dtype),
+        yield Case(inputs, options, upstream(gen, shape, reduction, dtype),
                    int(np.prod(shape)) if reduction == "mean" else None)
 
 
@@ -169,7 +164,7 @@ def location_scale_cases(seed: int, *, with_df: bool = False) -> Iterator[Case]:
         inputs.update(loc=loc, scale=scale)
         inputs = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
         note = (tie, "wrong only where value == loc exactly: torch takes sign(0) = 0 there.")
-        yield Case(inputs, {}, _upstream(gen, shape, dtype), notes=[note])
+        yield Case(inputs, {}, upstream(gen, shape, "none", dtype), notes=[note])
 
 
 def mixture_cases(seed: int, *, far: bool = False) -> Iterator[Case]:
@@ -193,7 +188,7 @@ def mixture_cases(seed: int, *, far: bool = False) -> Iterator[Case]:
             y = means[rows, pick] + np.exp(log_scales[rows, pick]) * gen.normal(0.0, 1.5, size=n)
         inputs = {"y": y, "logits": logits, "means": means, "log_scales": log_scales}
         inputs = {name: value.astype(dtype) for name, value in inputs.items()}
-        yield Case(inputs, {"reduction": reduction}, _reduced_upstream(gen, (n,), reduction, dtype),
+        yield Case(inputs, {"reduction": reduction}, upstream(gen, (n,), reduction, dtype),
                    n if reduction == "mean" else None)
 
 
