@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder import checking as ck
-from autograder.checking.cases import elementwise_cases
+from autograder.cases.core import elementwise_cases
 from autograder.references import regression as ref
 
 X = np.array([0.5, -1.0, 2.0, 4.0])

@@ -12,11 +12,13 @@ Conventions shared by every exercise:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+
+from autograder.cases.core import Case
 
 from .compare import assert_close
 from .failure import CheckFailure
@@ -64,15 +66,15 @@ def check_backward(student_backward: Callable[..., Any], reference: Callable[...
                    rtol: float | None = None, atol: float | None = None) -> None:
     """``student_backward(**inputs, grad_output=g, **options)`` must equal torch autograd's VJP.
 
-    ``grad_output`` may be a scalar or an array shaped like the reference's value.
+    ``grad_output`` may be a scalar or an array shaped like the reference's value; ``None``
+    calls the student without it (its default must be 1) and torch with 1.
     """
     options = dict(options or {})
     names = [wrt] if isinstance(wrt, str) else list(wrt)
-    shown = {**inputs, "grad_output": grad_output}
-    what = describe(getattr(student_backward, "__name__", "function"), shown, options)
-    _, expected = torch_vjp(reference, inputs, names, grad_output, options)
-    result = call_student(student_backward, **copies(inputs), grad_output=np.copy(grad_output),
-                          **options, what=what)
+    upstream = {} if grad_output is None else {"grad_output": np.copy(grad_output)}
+    what = describe(getattr(student_backward, "__name__", "function"), {**inputs, **upstream}, options)
+    _, expected = torch_vjp(reference, inputs, names, 1.0 if grad_output is None else grad_output, options)
+    result = call_student(student_backward, **copies(inputs), **upstream, **options, what=what)
     got = (result.value,) if isinstance(wrt, str) else result.value
     if not isinstance(wrt, str) and (not isinstance(got, tuple | list) or len(got) != len(names)):
         raise CheckFailure(f"{what}: expected a tuple of {len(names)} gradients ({', '.join(names)}).")
@@ -110,3 +112,27 @@ def check_backward_matches_forward(student: Callable[..., Any], student_backward
                            f"(relative error {err:.2e} > {tolerance:g}).\n"
                            f"  finite differences: {np.array2string(numeric.ravel()[:6], precision=6)}\n"
                            f"  your backward:      {np.array2string(np.ravel(analytic)[:6], precision=6)}")
+
+
+def check_cases(student: Callable[..., Any], reference: Callable[..., torch.Tensor], cases: Iterable[Case],
+                wrt: str | Sequence[str] | None = None) -> int:
+    """Check ``student`` against ``reference`` on every case; return how many were checked.
+
+    ``wrt=None`` checks forward values (:func:`check_forward`); a name or a tuple of names
+    checks the student's backward, the VJP with respect to those inputs
+    (:func:`check_backward`, with each case's ``grad_output``). Tolerances, ``mean_of``
+    and notes come from the case. No cases at all is an error: a check that checks
+    nothing cannot fail.
+    """
+    count = 0
+    for case in cases:
+        judged = {"mean_of": case.mean_of, "notes": case.notes, "rtol": case.rtol, "atol": case.atol}
+        if wrt is None:
+            check_forward(student, reference, case.inputs, case.options, **judged)
+        else:
+            check_backward(student, reference, case.inputs, wrt, case.options, grad_output=case.grad_output,
+                           **judged)
+        count += 1
+    if count == 0:
+        raise ValueError("check_cases was given no cases: the test would check nothing.")
+    return count

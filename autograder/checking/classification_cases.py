@@ -1,6 +1,6 @@
 """Seeded test cases for classification losses, and a hint for visible tests.
 
-Every generator yields :class:`~autograder.checking.cases.Case` objects drawn from a
+Every generator yields :class:`~autograder.cases.core.Case` objects drawn from a
 generator seeded by the test. ``extreme=False`` keeps logits within +-6, where even a
 formula without the stability tricks is accurate in float32; ``extreme=True`` puts
 logits of +-1e4 in every case (probabilities of exactly 0 and 1 for BCE on
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .cases import DTYPES, REDUCTIONS, Case, grad_output
+from autograder.cases.core import DTYPES, REDUCTIONS, Case, grad_output
+
 from .failure import CheckFailure
 
 ELEMENTWISE_SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5))

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .cases import DTYPES, Case
-from .cases import grad_output as upstream
+from autograder.cases.core import DTYPES, Case
+from autograder.cases.core import grad_output as upstream
 
 BATCH_SHAPES: tuple[tuple[int, ...], ...] = ((), (5,), (2, 3))
 CONCENTRATIONS: tuple[float, ...] = (0.05, 1.0, 20.0)

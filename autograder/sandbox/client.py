@@ -23,6 +23,7 @@ from . import confine, protocol
 HERE = Path(__file__).resolve().parent
 KERNEL_SCRIPT = HERE / "kernel.py"
 CHECKING_DIR = HERE.parent / "checking"
+CASES_DIR = HERE.parent / "cases"
 HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/proc", "/sys/devices/system/cpu", "/etc/ld.so.cache",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types",
@@ -53,7 +54,7 @@ class CellTimeout(BaseException):  # noqa: N818
 
 def readable_paths() -> tuple[list[str], list[str]]:
     """(directories and files the kernel may read, directories it may only list)."""
-    read = [*SYSTEM_READ, sys.base_prefix, str(Path(sys.prefix) / "bin"), str(HERE), str(CHECKING_DIR)]
+    read = [*SYSTEM_READ, sys.base_prefix, str(Path(sys.prefix) / "bin"), str(HERE), str(CHECKING_DIR), str(CASES_DIR)]
     listed = []
     for key in ("purelib", "platlib"):
         site = sysconfig.get_paths()[key]

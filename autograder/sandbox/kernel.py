@@ -91,6 +91,7 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self, checking_dir: str) -> None:
         self.checking_dir = checking_dir
+        self.cases_dir = os.path.join(os.path.dirname(checking_dir), "cases")
 
     def find_spec(self, fullname, path=None, target=None):
         root = fullname.split(".")[0]
@@ -99,8 +100,12 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if root != "autograder":
             return None
         parts = fullname.split(".")
-        if len(parts) == 3 and parts[1] == "checking":
-            file = os.path.join(self.checking_dir, parts[2] + ".py")
+        if len(parts) == 2 and parts[1] == "cases":
+            return importlib.util.spec_from_file_location(
+                fullname, os.path.join(self.cases_dir, "__init__.py"), submodule_search_locations=[self.cases_dir])
+        if len(parts) == 3 and parts[1] in ("checking", "cases"):
+            folder = self.cases_dir if parts[1] == "cases" else self.checking_dir
+            file = os.path.join(folder, parts[2] + ".py")
             if os.path.isfile(file):
                 return importlib.util.spec_from_file_location(fullname, file)
         if len(parts) > 1 and parts[1] not in ("checking", "references"):

@@ -22,13 +22,24 @@ SCALES: tuple[float, ...] = (1e-8, 1.0, 1e4)
 
 @dataclass
 class Case:
-    """One call: numpy ``inputs``, plain ``options``, the upstream gradient, and n for 'mean'."""
+    """One call of a function under test, and how to judge it.
+
+    ``inputs`` are the arrays (by argument name) and ``options`` the plain keyword
+    arguments; an option left out is the function's default, which must equal torch's.
+    ``grad_output`` is the upstream gradient a backward receives; ``None`` leaves the
+    argument out (the student's default must then be 1, as for ``loss.backward()``).
+    ``mean_of`` is n of a mean reduction (to recognise a forgotten 1/n), ``notes`` are
+    ``(mask, hint)`` pairs shown when every wrong element lies in the mask, and ``rtol``/
+    ``atol`` override the tolerance of the reference's dtype (``None``: the default).
+    """
 
     inputs: dict[str, np.ndarray]
     options: dict[str, Any]
-    grad_output: Any
+    grad_output: Any = None
     mean_of: int | None = None
     notes: list[tuple[np.ndarray, str]] = field(default_factory=list)
+    rtol: float | None = None
+    atol: float | None = None
 
 
 def grad_output(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
