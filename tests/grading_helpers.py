@@ -9,13 +9,14 @@ points per autograded cell, exactly as nbgrader stored them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
 from autograder import course as course_dir
 from autograder.grading import api_for, autograde, ensure_assignment
-from autograder.notebooks import read_notebook
+from autograder.notebooks import grade_id, read_notebook
 from autograder.results import Outcome
 from autograder.selfcheck import CellScores, cell_scores
 from autograder.submissions import Submission
@@ -32,6 +33,44 @@ def released(course: Path, assignment: str) -> NotebookNode:
 def source(assignment: str) -> NotebookNode:
     """The source notebook (solutions and hidden tests)."""
     return read_notebook(course_dir.source_notebook(assignment))
+
+
+def points(assignment: str) -> dict[str, float]:
+    """The points of every autograded test cell, by grade id in notebook order, from the source
+    notebook's nbgrader metadata (so tests need not hard-code an assignment's points or cells)."""
+    return {grade_id(cell): float(cell.metadata["nbgrader"]["points"]) for cell in source(assignment).cells
+            if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")}
+
+
+def points_of(assignment: str, answers: set[str]) -> float:
+    """The points a submission earns that solves exactly ``answers`` (answer cells by grade id), when each
+    test cell tests the answers above it since the previous test cell's answers: the cells between one
+    answer cell and the next."""
+    earned, answer = 0.0, None
+    scored = points(assignment)
+    for cell in source(assignment).cells:
+        gid = grade_id(cell)
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            answer = gid
+        elif gid in scored and answer in answers:
+            earned += scored[gid]
+    return earned
+
+
+def solutions(assignment: str) -> dict[str, Any]:
+    """The namespace of the source notebook's code cells except its test cells: the set-up and the
+    instructor solutions, as plain Python functions (no grader, no sandbox)."""
+    namespace: dict[str, Any] = {"__name__": f"solutions_{assignment}"}
+    for cell in source(assignment).cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade", False):
+            exec(compile(cell.source, f"<{assignment}: {grade_id(cell)}>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_cells(assignment: str) -> dict[str, str]:
+    """The source of every autograded test cell (hidden tests included), by grade id."""
+    return {grade_id(cell): cell.source for cell in source(assignment).cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False)}
 
 
 def configure(course: Path, settings: str) -> Path:
@@ -62,6 +101,6 @@ def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Pat
         else:
             batch.append(Submission(student, nb))
     outcomes = autograde(course, assignment, batch, progress=False, jobs=jobs)
-    db_url = api_for(course).coursedir.db_url
+    db_url = course_dir.gradebook_url(course)
     scores = {s: cell_scores(db_url, assignment, s) for s, o in outcomes.items() if o.status == "graded"}
     return scores, outcomes

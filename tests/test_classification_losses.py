@@ -57,7 +57,7 @@ def logsumexp(input, dim=-1):
 
 
 def logsumexp_backward(input, grad_output, dim=-1):
-    return softmax(input, dim) * np.expand_dims(grad_output, dim)
+    return softmax(input, dim) * (np.expand_dims(grad_output, dim) if input.ndim else grad_output)
 
 
 def log_softmax(input, dim=-1):

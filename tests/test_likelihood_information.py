@@ -64,11 +64,17 @@ def kl_divergence_backward(input, target, grad_output=1.0, reduction="mean", log
 # Treats the clamp at eps as stopping the gradient with respect to var (torch's does not).
 CLAMP_STOPS_GRADIENT = '''
 def broadcastable_var(var, input):
+    if np.any(np.asarray(var) < 0):
+        raise ValueError("var has negative entry/entries")
     if isinstance(var, float):
         return np.asarray(var, dtype=input.dtype)
-    if var.shape != input.shape and var.shape == input.shape[:-1]:
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:
         return var[..., None]
-    return var
+    if var.ndim == input.ndim and [v for i, v in zip(input.shape, var.shape, strict=True) if i != v] == [1]:
+        return var
+    raise ValueError("var is of incorrect size")
 
 
 def gaussian_nll(input, target, var, full=False, eps=1e-6, reduction="mean"):

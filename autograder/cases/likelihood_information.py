@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, Case
+from .core import DTYPES, Case, defaults_case
 from .core import grad_output as upstream
 
 BATCH_SHAPES: tuple[tuple[int, ...], ...] = ((), (5,), (2, 3))
@@ -196,3 +196,55 @@ def mixture_cases(seed: int, *, far: bool = False) -> Iterator[Case]:
         inputs = {name: value.astype(dtype) for name, value in inputs.items()}
         yield Case(inputs, {"reduction": reduction}, upstream(gen, (n,), reduction, dtype),
                    n if reduction == "mean" else None)
+
+
+# ---------------------------------------------------------------- defaults and corners of torch's API
+
+
+def kl_defaults(seed: int) -> Iterator[Case]:
+    """``reduction`` and ``log_target`` left out (``'mean'``, False), and ``grad_output`` (1)."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": np.log(probability_vectors(gen, (4, 5), 1.0)),
+                         "target": probability_vectors(gen, (4, 5), 1.0)}, mean_of=20)
+
+
+def gaussian_defaults(seed: int) -> Iterator[Case]:
+    """``full``, ``eps`` and ``reduction`` left out (False, 1e-6, ``'mean'``), and ``grad_output``;
+    a third of the variances lie below 1e-6, where the default ``eps`` clamps them."""
+    gen = np.random.default_rng((seed, 0))
+    target = gen.normal(0.0, 3.0, size=(4, 3))
+    var = 10.0 ** gen.uniform(-3, 1, size=(4, 3))
+    var.reshape(-1)[::3] = 10.0 ** gen.uniform(-9, -7, size=4)
+    yield defaults_case({"input": target + gen.normal(0.0, 1e-3, size=(4, 3)), "target": target, "var": var},
+                        mean_of=12)
+
+
+def rejected_gaussian_cases(seed: int) -> Iterator[Case]:
+    """Calls torch rejects with ``ValueError``: a ``var`` of a shape that is none of the accepted
+    layouts, and negative variances (an array entry, or the float)."""
+    gen = np.random.default_rng((seed, 3))
+    for shape, var_shape in (((4, 3), (3,)), ((4, 3), (4, 2)), ((4, 3), (1, 1)), ((2, 3, 4), (3, 4)),
+                             ((2, 3, 4), (2, 1, 1))):
+        target = gen.normal(size=shape)
+        yield Case({"input": target + gen.normal(size=shape), "target": target,
+                    "var": gen.uniform(0.5, 2.0, size=var_shape)}, {})
+    target = gen.normal(size=(4, 3))
+    negative = gen.uniform(0.5, 2.0, size=(4, 3))
+    negative[1, 2] = -0.25
+    yield Case({"input": target + 1.0, "target": target, "var": negative}, {})
+    yield Case({"input": target + 1.0, "target": target, "var": -0.5}, {})
+
+
+def poisson_defaults(seed: int) -> Iterator[Case]:
+    """``log_input``, ``full``, ``eps``, ``reduction`` left out (True, False, 1e-8, ``"mean"``), and ``grad_output``."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": gen.uniform(-3.0, 3.0, size=(3, 4)),
+                         "target": gen.poisson(3.0, size=(3, 4)).astype(np.float64)}, mean_of=12)
+
+
+def mixture_defaults(seed: int) -> Iterator[Case]:
+    """``reduction`` left out (``'mean'``), and ``grad_output``."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"y": gen.normal(0.0, 3.0, size=5), "logits": gen.uniform(-2.0, 2.0, size=(5, 3)),
+                         "means": gen.normal(0.0, 3.0, size=(5, 3)),
+                         "log_scales": gen.uniform(-1.0, 1.0, size=(5, 3))}, mean_of=5)

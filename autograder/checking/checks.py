@@ -135,6 +135,36 @@ def check_cases(student: Callable[..., Any], reference: Callable[..., torch.Tens
     return for_each_case(cases, check)
 
 
+def check_rejects(student: Callable[..., Any], reference: Callable[..., torch.Tensor], cases: Iterable[Case],
+                  error: type[Exception] = ValueError) -> int:
+    """Torch rejects each case's call (it raises), and so must ``student``: by raising ``error``.
+
+    The student is called with the case's inputs and options (``grad_output`` left out);
+    return how many cases were checked. A case that torch accepts is an error of the test.
+    """
+    def check(case: Case) -> None:
+        what = describe(getattr(student, "__name__", "function"), case.inputs, case.options)
+        try:
+            torch_forward(reference, case.inputs, case.options)
+        except (RuntimeError, ValueError, IndexError) as err:
+            rejected = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        else:
+            raise ValueError(f"{what}: torch accepts this call, so the test may not require an error")
+        try:
+            call_student(student, **copies(case.inputs), **case.options, what=what)
+        except CheckFailure as failure:
+            if failure.raised == error.__name__:
+                return
+            if failure.raised is None:
+                raise
+            raise CheckFailure(f"{failure}\n  torch rejects this call ({rejected}); yours must raise "
+                               f"{error.__name__}.") from None
+        raise CheckFailure(f"{what} returned a value, but torch rejects this call ({rejected}): "
+                           f"raise {error.__name__}.")
+
+    return for_each_case(cases, check)
+
+
 def for_each_case(cases: Iterable[Case], check: Callable[[Case], None]) -> int:
     """Run ``check`` on every case; return how many. No cases at all is an error (a test that
     checks nothing cannot fail)."""

@@ -95,7 +95,8 @@ def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | Non
     exp = expected.astype(np.float64)
     both_nan = np.isnan(arr) & np.isnan(exp)
     same_inf = np.isinf(exp) & (arr == exp)
-    err = np.where(both_nan | same_inf, 0.0, np.abs(arr - exp))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity: masked out
+        err = np.where(both_nan | same_inf, 0.0, np.abs(arr - exp))
     err = np.where(np.isnan(err), np.inf, err)
     bad = err > atol + rtol * np.abs(np.nan_to_num(exp, posinf=0.0, neginf=0.0))
     if not bad.any():

@@ -12,6 +12,10 @@ class CheckFailure(AssertionError):
     still sees an ``error`` output and scores the cell 0.
     """
 
+    def __init__(self, message: str = "", *, raised: str | None = None) -> None:
+        super().__init__(message)
+        self.raised = raised  # the type name of the exception the student's code raised, if that is the failure
+
     def _render_traceback_(self) -> list[str]:
         return [f"CheckFailure: {line}" if i == 0 else f"    {line}"
                 for i, line in enumerate(str(self).splitlines() or [""])]

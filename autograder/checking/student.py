@@ -64,8 +64,10 @@ def call_student(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -
         except StudentError as err:
             if err.type_name == "NotImplementedError":
                 raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
-            raise CheckFailure(f"{what} raised {err.type_name}: {err.message}\n{err.frames}") from None
+            raise CheckFailure(f"{what} raised {err.type_name}: {err.message}\n{err.frames}",
+                               raised=err.type_name) from None
         except Exception as err:  # noqa: BLE001 - any failure of student code is reported, not raised
-            raise CheckFailure(f"{what} raised {type(err).__name__}: {err}\n{_student_frames(err)}") from None
+            raise CheckFailure(f"{what} raised {type(err).__name__}: {err}\n{_student_frames(err)}",
+                               raised=type(err).__name__) from None
     notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     return StudentResult(value, notes)

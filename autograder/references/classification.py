@@ -62,8 +62,9 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
 
 
 def sigmoid_focal_loss(input: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0,
-                       reduction: str = "mean") -> torch.Tensor:
-    """torchvision's ``sigmoid_focal_loss`` for binary targets (``alpha < 0``: no class weighting).
+                       reduction: str = "none") -> torch.Tensor:
+    """torchvision's ``sigmoid_focal_loss`` for binary targets (``alpha < 0``: no class weighting), with
+    torchvision's defaults (``reduction='none'``).
 
     ``alpha_t * (1 - p_t)**gamma * BCE_with_logits(input, target)`` with ``p = sigmoid(input)``,
     ``p_t = p t + (1 - p)(1 - t)`` and ``alpha_t = alpha t + (1 - alpha)(1 - t)``.
