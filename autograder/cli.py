@@ -1,5 +1,6 @@
 """The instructor CLI: ``python -m autograder COMMAND``.
 
+\b
 release    generate the student notebooks (book/exercises/) from solutions/
 autograde  grade a folder of submissions into a course directory's gradebook
 feedback   write each student's HTML feedback (hidden tests removed)
@@ -46,7 +47,7 @@ def release(assignments: tuple[str, ...]) -> None:
     for name in _assignment_names(assignments):
         result = api.generate_assignment(name, force=True)
         if not result["success"]:
-            raise click.ClickException(f"release of {name} failed: {grading._last_line(result.get('error', ''))}")
+            raise click.ClickException(f"release of {name} failed: {course_dir.last_line(result.get('error', ''))}")
         click.echo(f"released {name} -> {course_dir.EXERCISES / name}")
 
 

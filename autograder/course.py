@@ -60,6 +60,19 @@ def load_config(course: Path) -> Config:
     return PyFileConfigLoader(CONFIG_NAME, path=str(course)).load_config()
 
 
+def gradebook_url(course: Path) -> str:
+    """The database URL of ``course``'s gradebook, as nbgrader configured there finds it."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(config=load_config(course)).db_url
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of an error text (nbgrader's logs end with the cause), at most 200 characters."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
 def _ensure_tools_on_path() -> None:
     """nbgrader runs ``alembic`` from PATH; make the interpreter's own scripts come first."""
     bindir = str(Path(sys.executable).parent)

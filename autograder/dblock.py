@@ -2,7 +2,8 @@
 
 SQLite serialises writers, but two nbgrader processes that each read, then write, in one
 transaction can deadlock, and one of them fails with "database is locked". Grading holds
-:func:`exclusive` around nbgrader's work on a submission and lets go of it, through
+:func:`exclusive` around nbgrader's work on a submission and hands the lock's file descriptor
+to the sandbox (``SandboxedExecute.gradebook_lock_fd``), which lets go of it, through
 :func:`released`, while the submission's code runs: the slow part runs in parallel, the
 gradebook is written by one process at a time.
 """
@@ -13,34 +14,30 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 LOCK_NAME = ".gradebook.lock"
-_held: list[IO[str]] = []
 
 
 @contextmanager
-def exclusive(course: Path) -> Iterator[None]:
-    """Hold the course's gradebook lock (waits for other processes)."""
+def exclusive(course: Path) -> Iterator[int]:
+    """Hold the course's gradebook lock (waits for other processes); yield its file descriptor."""
     with (course / LOCK_NAME).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        _held.append(handle)
         try:
-            yield
+            yield handle.fileno()
         finally:
-            _held.pop()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
-def released() -> Iterator[None]:
-    """Let go of the lock this process holds, if any, for the duration of the block."""
-    if not _held:
+def released(fd: int) -> Iterator[None]:
+    """Let go of the lock held on ``fd`` (from :func:`exclusive`) for the duration of the block;
+    ``fd`` < 0: no lock is held, nothing to do."""
+    if fd < 0:
         yield
         return
-    handle = _held[-1]
-    fcntl.flock(handle, fcntl.LOCK_UN)
+    fcntl.flock(fd, fcntl.LOCK_UN)
     try:
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)

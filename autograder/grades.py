@@ -6,14 +6,9 @@ import csv
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.coursedir import CourseDirectory
 
 from . import results
-from .course import load_config
-
-
-def _db_url(course: Path) -> str:
-    return CourseDirectory(config=load_config(course)).db_url
+from .course import gradebook_url
 
 
 def table(course: Path) -> tuple[list[str], list[dict[str, object]]]:
@@ -21,7 +16,7 @@ def table(course: Path) -> tuple[list[str], list[dict[str, object]]]:
     assignment, ``total``, ``max_total`` and ``errors`` (what went wrong, if anything: a
     submission that could not be graded, or one graded with a timeout or a dead kernel)."""
     outcomes = results.load(course)
-    with Gradebook(_db_url(course)) as gb:
+    with Gradebook(gradebook_url(course)) as gb:
         names = sorted({a.name for a in gb.assignments} | set(outcomes))
         maxima = {}
         for name in names:

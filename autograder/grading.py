@@ -3,11 +3,15 @@
 Each submission is graded by ``nbgrader autograde`` as configured in ``nbgrader_config.py``:
 its code runs sandboxed (:mod:`autograder.sandbox`), its grades go to the course's gradebook
 (one writer at a time, :mod:`autograder.dblock`), and its outcome to ``autograde_status.json``
-(:mod:`autograder.results`), written by this process only, as each submission finishes.
+(:mod:`autograder.results`), written by this process only, as each submission finishes. What the
+sandbox saw (timeouts, a dead kernel) comes back in a report file whose path, like the lock to
+release, is passed to ``SandboxedExecute`` through the configuration of that one run.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,9 +23,8 @@ from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
 from . import dblock, pool, results, submissions
-from .course import load_config, source_notebook
+from .course import last_line, load_config, source_notebook
 from .notebooks import NotebookError, read_notebook
-from .sandbox import preprocessors
 
 
 def api_for(course: Path) -> NbGraderAPI:
@@ -29,11 +32,6 @@ def api_for(course: Path) -> NbGraderAPI:
     config = load_config(course)
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "unknown error"
 
 
 def ensure_assignment(api: NbGraderAPI, assignment: str) -> None:
@@ -46,7 +44,7 @@ def ensure_assignment(api: NbGraderAPI, assignment: str) -> None:
             pass
     result = api.generate_assignment(assignment, force=True)
     if not result["success"]:
-        raise RuntimeError(f"could not generate {assignment}: {_last_line(result.get('error', ''))}")
+        raise RuntimeError(f"could not generate {assignment}: {last_line(result.get('error', ''))}")
 
 
 
@@ -61,13 +59,18 @@ def grade_one(api: NbGraderAPI, course: Path, assignment: str, sub: submissions.
     except NotebookError as err:
         return results.Outcome("error", str(err), digest)
     submissions.install(sub, course, assignment, name)
-    preprocessors.last_report = None
-    with dblock.exclusive(course):
-        result = api.autograde(assignment, sub.student, force=True, create=True)
+    sandbox = api.config.SandboxedExecute  # told, for this run only, where to report and which lock to release
+    with tempfile.TemporaryDirectory(prefix="autograde-report-") as tmp, dblock.exclusive(course) as lock_fd:
+        report_file = Path(tmp) / "report.json"
+        sandbox.report_file, sandbox.gradebook_lock_fd = str(report_file), lock_fd
+        try:
+            result = api.autograde(assignment, sub.student, force=True, create=True)
+        finally:
+            sandbox.report_file, sandbox.gradebook_lock_fd = "", -1
+        report = json.loads(report_file.read_text()) if report_file.exists() else {"incidents": []}
     if not result["success"]:
-        return results.Outcome("error", f"autograde failed: {_last_line(result.get('error', ''))}", digest)
-    report = preprocessors.last_report
-    return results.Outcome("graded", "; ".join(report.incidents)[:500] if report else "", digest)
+        return results.Outcome("error", f"autograde failed: {last_line(result.get('error', ''))}", digest)
+    return results.Outcome("graded", "; ".join(report["incidents"])[:500], digest)
 
 
 _worker_api: dict[Path, NbGraderAPI] = {}

@@ -35,13 +35,12 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor", _NB + "LimitOutput", _NB + "SaveAutoGrades",
     _NB + "AssignLatePenalties", _NB + "CheckCellMetadata",
 ]
-# Per cell: seconds before it is stopped (and scores 0); per kernel: memory, CPU, file size.
-c.SandboxedExecute.timeout = 120
-c.SandboxedExecute.memory_mb = 2048
-c.SandboxedExecute.cpu_s = 900
-c.SandboxedExecute.file_mb = 64
+# The sandbox's limits are SandboxedExecute's traits, whose defaults are defined once, in
+# autograder/sandbox/client.py (Limits): per cell 120 s (then it scores 0); per submission
+# 300 s in all (then its remaining cells score 0); per kernel 2048 MiB, 900 s of CPU, files of
+# 64 MiB; 20,000 characters of output per cell; values of 32 MiB returned to the tests.
+# Override any of them here or in a course directory's config, e.g. c.SandboxedExecute.budget = 600.
 # Keep feedback and the gradebook small when a submission prints megabytes.
-c.SandboxedExecute.output_chars = 20_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 

@@ -87,8 +87,8 @@ def _check_in(course: Path, assignment: str) -> Report:
     nbformat.write(release, inbox / "stub.ipynb")
     autograde(course, assignment, [Submission("solved", inbox / "solved.ipynb"),
                                    Submission("stub", inbox / "stub.ipynb")], progress=False)
-    report = Report(assignment, cell_scores(api.coursedir.db_url, assignment, "solved"),
-                    cell_scores(api.coursedir.db_url, assignment, "stub"))
+    report = Report(assignment, cell_scores(course_dir.gradebook_url(course), assignment, "solved"),
+                    cell_scores(course_dir.gradebook_url(course), assignment, "stub"))
     if report.solved.total != report.solved.max_total or not report.solved.cells:
         lost = [g for g, (s, m) in report.solved.cells.items() if s != m]
         report.problems.append(f"solutions score {report.solved.total:g}/{report.solved.max_total:g} "

@@ -6,8 +6,9 @@ import csv
 
 import nbformat
 import pytest
-from grading_helpers import grade, released, source
+from grading_helpers import configure, grade, points, points_of, released, source
 
+from autograder import course as course_dir
 from autograder import grades, grading, results
 from autograder.notebooks import fill_solutions
 from autograder.selfcheck import cell_scores
@@ -26,12 +27,13 @@ def test_every_submission_gets_a_row_and_a_batch_resumes(tmp_path, monkeypatch):
                                                   "broken": broken, "absent": None}, jobs=2)
     assert {s: o.status for s, o in outcomes.items()} == {"solved": "graded", "stub": "graded",
                                                           "broken": "error", "absent": "error"}
-    assert (scores["solved"].total, scores["stub"].total) == (25, 0)
+    full = sum(points(ASSIGNMENT).values())
+    assert (scores["solved"].total, scores["stub"].total) == (full, 0)
     grades.write_csv(course, tmp_path / "grades.csv")
     with (tmp_path / "grades.csv").open() as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == {"solved", "stub", "broken", "absent"}
-    assert float(rows["solved"]["total"]) == 25 and "not a valid notebook" in rows["broken"]["errors"]
+    assert float(rows["solved"]["total"]) == full and "not a valid notebook" in rows["broken"]["errors"]
     assert "no notebook" in rows["absent"]["errors"]
 
     # a second run (after an interruption, say) grades only what is not done yet
@@ -56,9 +58,9 @@ def test_every_submission_gets_a_row_and_a_batch_resumes(tmp_path, monkeypatch):
     assert "interrupted" not in results.load(course)[ASSIGNMENT]
     monkeypatch.setattr(grading, "grade_one", real)
     outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False)
-    db_url = grading.api_for(course).coursedir.db_url
-    assert cell_scores(db_url, ASSIGNMENT, "partial").total == 5
-    assert cell_scores(db_url, ASSIGNMENT, "interrupted").total == 5
+    db_url = course_dir.gradebook_url(course)
+    assert cell_scores(db_url, ASSIGNMENT, "partial").total == points_of(ASSIGNMENT, {"mse"}) > 0
+    assert cell_scores(db_url, ASSIGNMENT, "interrupted").total == points_of(ASSIGNMENT, {"mse"})
     assert all(outcomes[s].status == "graded" for s in ("solved", "stub", "interrupted", "partial"))
 
 
@@ -70,6 +72,21 @@ def test_regrading_gives_the_same_scores_to_the_point(tmp_path):
     first, _ = grade(course, ASSIGNMENT, {"alice": nb})
     inbox = course / "inbox"
     grading.autograde(course, ASSIGNMENT, [Submission("alice", inbox / "alice.ipynb")], progress=False, force=True)
-    again = cell_scores(grading.api_for(course).coursedir.db_url, ASSIGNMENT, "alice")
+    again = cell_scores(course_dir.gradebook_url(course), ASSIGNMENT, "alice")
     assert again.cells == first["alice"].cells
     assert again.total == 15
+
+
+@pytest.mark.xdist_group("grading_batch")
+def test_a_submission_that_never_returns_stops_at_its_time_budget_and_the_batch_goes_on(tmp_path):
+    course = configure(tmp_path / "course", "c.SandboxedExecute.timeout = 5\nc.SandboxedExecute.budget = 20\n")
+    release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
+    stuck = fill_solutions(release, src)
+    loop = "    ### BEGIN SOLUTION\n    while True:\n        pass\n"
+    for cell in stuck.cells:  # every function of the submission loops forever when called
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = cell.source.replace("    ### BEGIN SOLUTION\n", loop)
+    scores, outcomes = grade(course, ASSIGNMENT, {"stuck": stuck, "stub": release})
+    assert scores["stuck"].total == 0 and set(scores["stuck"].cells) == set(points(ASSIGNMENT))
+    assert "time budget of 20 s" in outcomes["stuck"].message and "not run: scored 0" in outcomes["stuck"].message
+    assert outcomes["stub"].status == "graded" and scores["stub"].total == 0

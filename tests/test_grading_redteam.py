@@ -13,19 +13,19 @@ from pathlib import Path
 
 import psutil
 import pytest
-from grading_helpers import configure, grade, released, source
+from grading_helpers import configure, grade, points, points_of, released, source
 from redteam.attacks import Attack, attacks
 
 from autograder.grading import api_for
-from autograder.notebooks import fill_solutions, grade_id
+from autograder.notebooks import fill_solutions
 from autograder.sandbox import confine
 from autograder.selfcheck import CellScores
 
 ASSIGNMENT = "regression_losses"
 SETTINGS = "c.SandboxedExecute.timeout = 10\nc.SandboxedExecute.memory_mb = 1024\n"
 ABI = confine.landlock_abi()
-POINTS = {grade_id(c): c.metadata["nbgrader"]["points"] for c in source(ASSIGNMENT).cells
-          if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+POINTS = points(ASSIGNMENT)
+FULL = sum(POINTS.values())
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "elementwise_cases(seed=")
 
 
@@ -57,7 +57,6 @@ def problems_of(attack: Attack, scores: CellScores, course: Path) -> list[str]:
 
 @pytest.mark.xdist_group("grading_redteam")
 def test_red_team_submissions_score_exactly_what_they_earned(tmp_path):
-    assert sum(POINTS.values()) == 25 and len(POINTS) == 10
     course = configure(tmp_path / "course", SETTINGS)
     release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
     chosen = [a for a in attacks(str(course)) if ABI >= a.landlock]  # all of them where Landlock has ABI 6+
@@ -67,7 +66,7 @@ def test_red_team_submissions_score_exactly_what_they_earned(tmp_path):
         attack.build(notebooks[attack.name])
     scores, outcomes = grade(course, ASSIGNMENT, notebooks, jobs=2)
 
-    assert (scores["solved"].total, scores["stub"].total) == (25, 0)
+    assert (scores["solved"].total, scores["stub"].total) == (FULL, 0)
     failed = {a.name: [f"not graded: {outcomes[a.name]}"] if a.name not in scores
               else problems_of(a, scores[a.name], course) for a in chosen}
     failed = {name: found for name, found in failed.items() if found}
@@ -84,5 +83,7 @@ def test_red_team_submissions_score_exactly_what_they_earned(tmp_path):
     result = api_for(course).generate_feedback(ASSIGNMENT, "hard_coded_visible_answers", force=True)
     assert result["success"], result.get("error")
     html = (course / "feedback" / "hard_coded_visible_answers" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "Score: 20.0 / 25.0" in html and "CheckFailure" in html and "elements differ from the reference" in html
+    earned = FULL - points_of(ASSIGNMENT, {"mse"})  # hard-coded answers pass the MSE cells' visible tests only
+    assert f"Score: {earned:.1f} / {FULL:.1f}" in html and "CheckFailure" in html
+    assert "elements differ from the reference" in html
     assert not any(marker in html for marker in HIDDEN_MARKERS)

@@ -32,15 +32,27 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 @dataclass(frozen=True)
 class Limits:
-    """What a submission may use: seconds per cell, memory, CPU, file size, characters of output."""
+    """What a submission may use: the one definition of the sandbox's limits and their defaults.
+
+    ``SandboxedExecute``'s traits (set in ``nbgrader_config.py``) take their defaults from here.
+    ``reply_mb`` is the largest value (its array data) the kernel sends back; the grader reads at
+    most twice that per message, header included. ``budget_s`` is the time a whole submission may
+    take; after it, its remaining cells are not run and score 0.
+    """
 
     timeout_s: float = 120.0
+    budget_s: float = 300.0
     memory_mb: int = 2048
     cpu_s: int = 900
     file_mb: int = 64
     output_chars: int = 20_000
-    reply_mb: int = 64
+    reply_mb: int = 32
     start_s: float = 60.0
+
+    @property
+    def message_bytes(self) -> int:
+        """The most the grader reads in one message from the kernel."""
+        return 2 * (self.reply_mb << 20)
 
 
 class KernelGone(BaseException):  # noqa: N818 - not an error of the test; it ends the run
@@ -76,6 +88,7 @@ class SandboxKernel:
     def __init__(self, workdir: Path, limits: Limits) -> None:
         self.workdir, self.limits = workdir, limits
         self.deadline: float | None = None
+        self.deadline_reason = ""  # why the deadline is what it is, when not the per-cell timeout
         self.landlock_abi = 0
         self.gone: str | None = None
         self.proc: subprocess.Popen | None = None
@@ -92,7 +105,7 @@ class SandboxKernel:
         spec = {"memory_mb": self.limits.memory_mb, "cpu_s": self.limits.cpu_s, "file_mb": self.limits.file_mb,
                 "read": read, "list": listed, "write": [str(self.workdir), "/dev/null"],
                 "workdir": str(self.workdir), "cases_dir": str(CASES_DIR),
-                "output_limit": self.limits.output_chars}
+                "output_limit": self.limits.output_chars, "reply_bytes": self.limits.reply_mb << 20}
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.workdir), "TMPDIR": str(self.workdir / "tmp"),
                "IPYTHONDIR": str(self.workdir / ".ipython"), "MPLCONFIGDIR": str(self.workdir / ".config"),
                "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -176,10 +189,11 @@ class SandboxKernel:
             raise KernelGone(self.gone)
         try:
             protocol.send(self._cmd, header, list(buffers), self.deadline)
-            return protocol.recv(self._reply, self.deadline, self.limits.reply_mb << 20)
+            return protocol.recv(self._reply, self.deadline, self.limits.message_bytes)
         except protocol.Timeout:
             stopped = self._interrupt()
-            raise CellTimeout(f"the cell ran for more than {self.limits.timeout_s:g} s and was stopped"
+            raise CellTimeout((self.deadline_reason or f"the cell ran for more than {self.limits.timeout_s:g} s")
+                              + " and was stopped"
                               + ("" if stopped else "; the kernel did not stop when interrupted and was killed")
                               ) from None
         except protocol.Closed:
@@ -195,7 +209,7 @@ class SandboxKernel:
         Return whether it is still alive."""
         try:
             os.kill(self.proc.pid, signal.SIGINT)
-            protocol.recv(self._reply, time.monotonic() + 3.0, self.limits.reply_mb << 20)
+            protocol.recv(self._reply, time.monotonic() + 3.0, self.limits.message_bytes)
             return True
         except (OSError, protocol.Timeout, protocol.Closed, protocol.ProtocolError):
             try:

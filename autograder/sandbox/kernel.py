@@ -154,12 +154,13 @@ class _Capture(io.TextIOBase):
 class Kernel:
     """The request loop (see the module docstring)."""
 
-    def __init__(self, cmd_fd: int, reply_fd: int, output_limit: int) -> None:
+    def __init__(self, cmd_fd: int, reply_fd: int, output_limit: int, reply_bytes: int) -> None:
         import protocol
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
 
         self.protocol, self.cmd_fd, self.reply_fd, self.output_limit = protocol, cmd_fd, reply_fd, output_limit
+        self.reply_bytes = reply_bytes
         config = Config()
         config.HistoryManager.enabled = False
         config.InteractiveShell.colors = "nocolor"
@@ -250,14 +251,11 @@ class Kernel:
                 reply, bufs = handlers[msg["op"]](msg, buffers)
             except Exception as err:  # noqa: BLE001 - a bad request is answered, not fatal
                 reply, bufs = {"error": {"type": type(err).__name__, "message": str(err)[:500], "frames": ""}}, []
-            if sum(map(len, bufs)) > MAX_REPLY:
+            if sum(map(len, bufs)) > self.reply_bytes:
                 reply, bufs = {"error": {"type": "ValueError", "frames": "",
                                          "message": f"the value is larger than the grader accepts "
-                                                    f"({MAX_REPLY >> 20} MiB)"}}, []
+                                                    f"({self.reply_bytes >> 20} MiB)"}}, []
             send(self.reply_fd, reply, bufs)
-
-
-MAX_REPLY = 32 << 20
 
 
 def main() -> None:
@@ -270,7 +268,7 @@ def main() -> None:
     applied = confine.apply(spec)
     sys.meta_path.insert(0, _Guard(spec["cases_dir"]))
     os.chdir(spec["workdir"])
-    kernel = Kernel(cmd_fd, reply_fd, spec["output_limit"])
+    kernel = Kernel(cmd_fd, reply_fd, spec["output_limit"], spec["reply_bytes"])
     kernel.protocol.send(reply_fd, {"ready": True, **applied})
     kernel.serve()
 

@@ -7,9 +7,10 @@ autograde`` grades the same way as ``python -m autograder autograde``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -17,15 +18,13 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Int
+from traitlets import Float, Int, Unicode
 
 from .. import dblock
 from ..notebooks import grade_id
 from .client import KernelGone, Limits, SandboxKernel
 from .runner import AssignmentCells, NotebookRun, RunReport, error_output
 
-#: The report of the last notebook this process ran (read by the batch grader after nbgrader returns).
-last_report: RunReport | None = None
 MAX_SUPPORT_FILE = 16 << 20
 
 
@@ -125,23 +124,35 @@ class RestoreStructure(NbGraderPreprocessor):
 class SandboxedExecute(NbGraderPreprocessor):
     """Run the notebook: student code in a confined kernel process, tests in this process."""
 
-    timeout = Float(120.0, help="Seconds a cell may run before it is stopped (and scores 0).").tag(config=True)
-    memory_mb = Int(2048, help="Address-space limit of the kernel process, MiB.").tag(config=True)
-    cpu_s = Int(900, help="CPU-time limit of the kernel process, seconds.").tag(config=True)
-    file_mb = Int(64, help="Largest file the kernel may write, MiB.").tag(config=True)
-    output_chars = Int(20_000, help="Characters of output kept per cell.").tag(config=True)
+    timeout = Float(Limits.timeout_s, help="Seconds a cell may run before it is stopped (and scores 0).").tag(
+        config=True)
+    budget = Float(Limits.budget_s, help="Seconds a whole submission may run: after them, its remaining cells are "
+                                         "not run and score 0 (the reason is recorded), so that a submission whose "
+                                         "functions never return costs minutes, not the timeout of every cell."
+                   ).tag(config=True)
+    memory_mb = Int(Limits.memory_mb, help="Address-space limit of the kernel process, MiB.").tag(config=True)
+    cpu_s = Int(Limits.cpu_s, help="CPU-time limit of the kernel process, seconds.").tag(config=True)
+    file_mb = Int(Limits.file_mb, help="Largest file the kernel may write, MiB.").tag(config=True)
+    output_chars = Int(Limits.output_chars, help="Characters of output kept per cell.").tag(config=True)
+    reply_mb = Int(Limits.reply_mb, help="Largest value (its array data, MiB) a student function may return to "
+                                         "the tests.").tag(config=True)
+    gradebook_lock_fd = Int(-1, help="File descriptor of the gradebook lock the batch grader holds "
+                                     "(autograder.dblock); released while the submission runs. -1: none."
+                            ).tag(config=True)
+    report_file = Unicode("", help="A file to write the run's report to (JSON: the incidents, one line each, and "
+                                   "the Landlock ABI); the batch grader sets it for each submission. Empty: none."
+                          ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        global last_report
         known = _known_cells(resources)
         cells = AssignmentCells(tests=known.tests, instructor=known.instructor)
-        limits = Limits(timeout_s=self.timeout, memory_mb=self.memory_mb, cpu_s=self.cpu_s,
-                        file_mb=self.file_mb, output_chars=self.output_chars)
+        limits = Limits(timeout_s=self.timeout, budget_s=self.budget, memory_mb=self.memory_mb, cpu_s=self.cpu_s,
+                        file_mb=self.file_mb, output_chars=self.output_chars, reply_mb=self.reply_mb)
         workdir = Path(tempfile.mkdtemp(prefix="autograde-"))
         report = RunReport()
         try:
             _copy_support_files(Path(resources.get("metadata", {}).get("path") or "."), workdir)
-            with dblock.released():
+            with dblock.released(self.gradebook_lock_fd):
                 try:
                     with SandboxKernel(workdir / "home", limits) as kernel:
                         report = NotebookRun(kernel, cells).run(nb)
@@ -157,7 +168,9 @@ class SandboxedExecute(NbGraderPreprocessor):
                              "directory (they could read files by absolute path)")
         for incident in report.incidents:
             self.log.warning("%s", incident)
-        last_report = report
+        resources.setdefault("nbgrader", {})["sandbox_report"] = report
+        if self.report_file:
+            Path(self.report_file).write_text(json.dumps(asdict(report)))
         return nb, resources
 
 

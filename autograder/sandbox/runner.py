@@ -118,6 +118,23 @@ class NotebookRun:
         self.report = RunReport(landlock_abi=kernel.landlock_abi)
         self.last_student_error = ""
         self.not_run = 0
+        self.budget_ends = time.monotonic() + kernel.limits.budget_s
+        self.out_of_time = ""  # set when the submission's time budget has run out: nothing more runs
+
+    def _start_clock(self) -> None:
+        """The kernel's deadline for the next request: the cell's timeout, or the submission's budget if sooner."""
+        now = time.monotonic()
+        cell_ends = now + self.kernel.limits.timeout_s
+        self.kernel.deadline = min(cell_ends, self.budget_ends)
+        self.kernel.deadline_reason = "" if cell_ends <= self.budget_ends else \
+            f"the submission ran past its time budget of {self.kernel.limits.budget_s:g} s"
+
+    def _stopped(self) -> str:
+        """Why nothing more runs (the kernel died, or the time budget ran out), or "" when cells still run."""
+        if not self.out_of_time and time.monotonic() >= self.budget_ends:
+            self.out_of_time = f"the submission ran past its time budget of {self.kernel.limits.budget_s:g} s"
+            self.report.incidents.append(self.out_of_time)
+        return self.kernel.gone or self.out_of_time
 
     def run(self, nb: NotebookNode) -> RunReport:
         """Execute every code cell of ``nb`` in order, replacing its outputs."""
@@ -143,9 +160,9 @@ class NotebookRun:
 
     def run_in_kernel(self, source: str, name: str) -> list[NotebookNode]:
         """A cell in the kernel: its printed output and its error, if any."""
-        if self.kernel.gone:
-            return [error_output("NotRun", f"not run: {self.kernel.gone}")]
-        self.kernel.deadline = time.monotonic() + self.kernel.limits.timeout_s
+        if self._stopped():
+            return [error_output("NotRun", f"not run: {self._stopped()}")]
+        self._start_clock()
         try:
             result = self.kernel.execute(source)
         except CellTimeout as err:
@@ -164,8 +181,10 @@ class NotebookRun:
 
     def run_trusted(self, name: str, source: str) -> None:
         """An instructor cell in the grader's namespace (its output is not shown)."""
+        if self._stopped():
+            return
         sink = _Bounded(1000)
-        self.kernel.deadline = time.monotonic() + self.kernel.limits.timeout_s
+        self._start_clock()
         try:
             self._bind_student_names(source)
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -186,11 +205,11 @@ class NotebookRun:
 
     def run_test(self, gid: str, source: str) -> list[NotebookNode]:
         """A test cell in the grader: passes only by running to its end."""
-        if self.kernel.gone:
+        if self._stopped():
             self.not_run += 1
-            return [error_output("NotRun", f"not run: {self.kernel.gone}")]
+            return [error_output("NotRun", f"not run: {self._stopped()}")]
         out = _Bounded(self.kernel.limits.output_chars)
-        self.kernel.deadline = time.monotonic() + self.kernel.limits.timeout_s
+        self._start_clock()
         error = None
         try:
             self._bind_student_names(source)
