@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_helpers import released, source
+from grading_helpers import points, points_of, released, source
 
 from autograder.notebooks import fill_solutions
 
@@ -52,15 +52,16 @@ def test_autograde_feedback_grades_end_to_end(tmp_path):
     assert exported.returncode == 0, exported.stderr[-3000:]
     rows = {row["student"]: row for row in csv.DictReader(out.open())}
     assert set(rows) == {"alice", "bob", "carol", "dave"}
-    assert {s: float(r["total"]) for s, r in rows.items()} == {"alice": 25.0, "bob": 5.0, "carol": 0.0, "dave": 0.0}
-    assert all(float(r["max_total"]) == 25.0 for r in rows.values())
+    full, mse = sum(points(ASSIGNMENT).values()), points_of(ASSIGNMENT, {"mse"})
+    assert {s: float(r["total"]) for s, r in rows.items()} == {"alice": full, "bob": mse, "carol": 0.0, "dave": 0.0}
+    assert all(float(r["max_total"]) == full for r in rows.values())
     assert "not a valid notebook" in rows["dave"]["errors"] and rows["alice"]["errors"] == ""
 
     plain = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(tmp_path / "nb.csv")],
                            cwd=course, capture_output=True, text=True)
     assert plain.returncode == 0, plain.stderr[-3000:]
     exported_by_nbgrader = {r["student_id"]: float(r["score"]) for r in csv.DictReader((tmp_path / "nb.csv").open())}
-    assert exported_by_nbgrader == {"alice": 25.0, "bob": 5.0, "carol": 0.0}
+    assert exported_by_nbgrader == {"alice": full, "bob": mse, "carol": 0.0}
 
 
 def test_cli_errors_are_one_line(tmp_path):
@@ -69,3 +70,11 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "no such folder of submissions" in missing.stderr
     unknown = cli("autograde", "no_such_assignment", str(tmp_path))
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr and "unknown assignment" in unknown.stderr
+
+
+def test_help_lists_one_command_per_line():
+    result = cli("--help")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for command in ("release", "autograde", "feedback", "grades", "selfcheck"):
+        assert sum(line.split()[:1] == [command] for line in lines) == 2, (command, result.stdout)  # list, Commands
