@@ -4,24 +4,13 @@ build with nothing changed re-executes nothing (Jupyter Book's cache)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from book_build import build_book
 
 REPO = Path(__file__).resolve().parent.parent
-JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
-
-
-def _build(output: Path) -> str:
-    proc = subprocess.run([str(JUPYTER_BOOK), "build", str(REPO), "--path-output", str(output),
-                           "--warningiserror", "--nitpick", "--keep-going"],
-                          capture_output=True, text=True, cwd=REPO)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"book build failed:\n{log[-6000:]}"
-    return log
 
 
 def _toc_files() -> list[str]:
@@ -40,9 +29,8 @@ def _toc_files() -> list[str]:
 
 
 @pytest.mark.xdist_group("book")
-def test_book_builds_strictly_and_caches_execution(tmp_path):
-    log = _build(tmp_path)
-    html = tmp_path / "_build" / "html"
+def test_book_builds_strictly_and_caches_execution(book_build):
+    log, html = book_build.log, book_build.html
     for doc in _toc_files():
         page = html / f"{doc}.html"
         assert page.exists(), f"{doc} missing from the site"
@@ -57,5 +45,5 @@ def test_book_builds_strictly_and_caches_execution(tmp_path):
     for doc in exercises:        # shown as the student gets them: unexecuted, with the stub
         assert "NotImplementedError" in (html / f"{doc}.html").read_text()
 
-    second = _build(tmp_path)
+    second = build_book(book_build.root)
     assert "Executing notebook" not in second, "a rebuild with nothing changed re-executed a page"
