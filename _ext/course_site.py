@@ -11,14 +11,25 @@
 
 Jupyter Book refuses `html.use_repository_button: true` without a URL, so `_config.yml` leaves the
 `use_*_button` options off and this extension turns them on when the URL is set.
+
+Section numbers without gaps: a chapter's index page has headings of its own, and Sphinx numbers them
+as sections of the chapter (3.1, ...), so its first page would be 3.2 and its exercise 2.6 in a
+chapter of four pages. This extension leaves a chapter index's own headings unnumbered and numbers
+the chapter's pages 3.1, 3.2, ... in the order of `_toc.yml` (the exercise last).
+
+The book does not use Thebe (live code on the page): Jupyter Book always loads `sphinx_thebe`, whose
+page script declares `THEBE_JS_URL` (a CDN address) twice on every page, a JavaScript error in every
+browser. With `launch_buttons.thebe` off, this extension stops `sphinx_thebe` from adding its scripts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.environment import BuildEnvironment
 
 LAUNCH_URL_KEYS = ("binderhub_url", "jupyterhub_url", "colab_url", "deepnote_url", "jupyterlite_url")
 REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button")
@@ -47,6 +58,11 @@ def repository_theme_options(theme_options: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_repository_setting(app: Sphinx, config: Config) -> None:
     config.html_theme_options = repository_theme_options(config.html_theme_options)
+    if not config.html_theme_options["launch_buttons"].get("thebe"):
+        for listener in list(app.events.listeners.get("env-before-read-docs", [])):
+            handler = listener.handler
+            if (handler.__module__, handler.__name__) == ("sphinx_thebe", "init_thebe_core"):
+                app.disconnect(listener.id)
 
 
 def _colab_only_for_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -60,7 +76,46 @@ def _colab_only_for_ipynb(app: Sphinx, pagename: str, templatename: str, context
     context["header_buttons"] = [g for g in buttons if g.get("label") != "launch-buttons" or g["buttons"]]
 
 
+def renumbered_sections(secnumbers: dict[str, dict[str, tuple[int, ...]]],
+                        includes: dict[str, list[str]]) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Section numbers with each chapter's pages counted 1, 2, ... and its index's headings unnumbered.
+
+    `secnumbers` maps a document to {anchor: number} (Sphinx's `env.toc_secnumbers`; the anchor ""
+    is the page title); `includes` maps a document to the documents its toctree lists, in order.
+    A chapter is a document whose title number has one part, e.g. (3,).
+    """
+    result = {doc: dict(numbers) for doc, numbers in secnumbers.items()}
+    for doc, numbers in secnumbers.items():
+        chapter = numbers.get("")
+        if not chapter or len(chapter) != 1:
+            continue
+        # None, not absent: Sphinx gives a heading missing from the map the page's own number
+        result[doc] = {anchor: number if number is None or len(number) == 1 else None
+                       for anchor, number in numbers.items()}
+        for position, child in enumerate((c for c in includes.get(doc, []) if c in secnumbers), start=1):
+            result[child] = {anchor: None if number is None else (chapter[0], position, *number[2:])
+                             for anchor, number in secnumbers[child].items()}
+    return result
+
+
+def _renumber(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    new = renumbered_sections(env.toc_secnumbers, env.toctree_includes)
+    changed = [doc for doc in new if new[doc] != env.toc_secnumbers.get(doc)]
+    env.toc_secnumbers = new
+    for doc, numbers in new.items():   # the numbers the sidebar and the page titles show
+        for reference in env.tocs[doc].findall(nodes.reference):
+            if "anchorname" in reference:
+                number = numbers.get(reference["anchorname"])
+                reference["secnumber"] = list(number) if number else None
+        title = env.titles.get(doc)
+        if title is not None and "secnumber" in title:
+            number = numbers.get("")
+            title["secnumber"] = list(number) if number else None
+    return changed
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_repository_setting)
+    app.connect("env-get-updated", _renumber, priority=900)
     app.connect("html-page-context", _colab_only_for_ipynb, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

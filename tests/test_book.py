@@ -47,3 +47,25 @@ def test_book_builds_strictly_and_caches_execution(book_build):
 
     second = build_book(book_build.root)
     assert "Executing notebook" not in second, "a rebuild with nothing changed re-executed a page"
+
+
+def _numbered_parts() -> list[list[str]]:
+    """Each numbered part of _toc.yml as [chapter index, its sections...] (docnames)."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [[chapter["file"]] + [s["file"] for s in chapter.get("sections", [])]
+            for part in toc["parts"] if part.get("numbered") for chapter in part["chapters"]]
+
+
+@pytest.mark.xdist_group("book")
+def test_sidebar_numbers_chapters_as_the_course_map(book_build):
+    sidebar = (book_build.html / "book" / "index.html").read_text()
+    shown = {href.removesuffix(".html"): number for href, number in
+             re.findall(r'<a class="reference internal" href="([^"#]+)">(?:(\d[\d.]*)\. )?[^<]*</a>', sidebar)}
+    parts = _numbered_parts()
+    chapters = [docs[0].split("/")[1] for docs in parts]
+    assert chapters[:4] == ["likelihood", "regression", "classification", "backprop"], chapters
+    assert not shown["introduction/index"] and not shown["bibliography"], "chapter 0 and references: no number"
+    for k, docs in enumerate(parts, start=1):
+        assert docs[-1].startswith("book/exercises/"), f"chapter {k}: the exercise is the last section"
+        numbers = [shown[doc.removeprefix("book/")] for doc in docs]
+        assert numbers == [str(k)] + [f"{k}.{i}" for i in range(1, len(docs))], (docs[0], numbers)

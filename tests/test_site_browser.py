@@ -12,9 +12,11 @@ Needs Debian's `chromium` (`.ci/run` installs it when missing) and the `playwrig
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import shutil
+import sys
 import threading
 import time
 import urllib.error
@@ -35,6 +37,8 @@ SCREENSHOT_PAGES = {
     "exercise_page.png": "book/exercises/regression_losses/regression_losses.html",
 }
 SEARCH_TERM, SEARCH_HIT = "Huber", "book/regression/robust.html"
+TABS = 3                          # pages open at once in the one browser
+REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.IGNORECASE)
 
 # Runs in the page after load: waits for MathJax, then reports what a reader would see.
 INSPECT_PAGE = """async () => {
@@ -71,11 +75,18 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """Chromium drops connections it no longer needs; that is not an error of the site."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="module")
 def site_url(book_build) -> Iterator[str]:
     """The built site served on an ephemeral port of 127.0.0.1."""
     handler = functools.partial(_QuietHandler, directory=str(book_build.html))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -83,57 +94,77 @@ def site_url(book_build) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser_pages(book_build, site_url):
-    """Open every page of the site in one headless Chromium with the network blocked; return reports."""
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install -y chromium (see .ci/run)"
-    from playwright.sync_api import sync_playwright
+async def _inspect_site(site_url: str, pages: list[str], tabs: int) -> dict:
+    """Open `pages` in one headless Chromium, `tabs` at a time, with only 127.0.0.1 reachable."""
+    from playwright.async_api import async_playwright
 
-    pages = sorted(p.relative_to(book_build.html).as_posix() for p in book_build.html.rglob("*.html")
-                   if not p.relative_to(book_build.html).parts[0].startswith("_"))
     blocked: list[str] = []
     reports: dict[str, dict] = {}
-    start = time.perf_counter()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
 
-        def only_loopback(route) -> None:
-            if urlparse(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
+    async def only_loopback(route) -> None:
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            blocked.append(route.request.url)
+            await route.abort()
 
-        context.route("**/*", only_loopback)
-        page = context.new_page()
-        console: list[str] = []
-        page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: console.append(f"uncaught: {exc}"))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM)
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        await context.route("**/*", only_loopback)
+        queue: asyncio.Queue[str] = asyncio.Queue()
         for doc in pages:
-            console.clear()
-            page.goto(site_url + doc, wait_until="load")
-            report = page.evaluate(INSPECT_PAGE)
-            report["console"] = list(console)
-            reports[doc] = report
-            if doc in SCREENSHOT_PAGES.values():
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                name = next(k for k, v in SCREENSHOT_PAGES.items() if v == doc)
-                page.screenshot(path=str(SCREENSHOTS / name))
-        page.goto(f"{site_url}search.html?q={SEARCH_TERM}", wait_until="load")
-        page.wait_for_selector("#search-results ul.search li, ul.search li", timeout=20_000)
-        search_hits = page.eval_on_selector_all("ul.search li a", "els => els.map(e => e.href)")
-        browser.close()
+            queue.put_nowait(doc)
+
+        async def worker() -> None:
+            page = await context.new_page()
+            console: list[str] = []
+            page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: console.append(f"uncaught: {exc}"))
+            while not queue.empty():
+                doc = queue.get_nowait()
+                console.clear()
+                await page.goto(site_url + doc, wait_until="load")
+                report = await page.evaluate(INSPECT_PAGE)
+                report["console"] = list(console)
+                reports[doc] = report
+                for name, shot_doc in SCREENSHOT_PAGES.items():
+                    if shot_doc == doc:
+                        await page.screenshot(path=str(SCREENSHOTS / name))
+            await page.close()
+
+        await asyncio.gather(*(worker() for _ in range(tabs)))
+        page = await context.new_page()
+        await page.goto(f"{site_url}search.html?q={SEARCH_TERM}", wait_until="load")
+        await page.wait_for_selector("ul.search li", timeout=20_000)
+        search_hits = await page.eval_on_selector_all("ul.search li a", "els => els.map(e => e.href)")
+        await browser.close()
+    return {"reports": reports, "blocked": blocked, "search_hits": search_hits}
+
+
+@pytest.fixture(scope="module")
+def browser_pages(book_build, site_url):
+    """Open every page of the site in headless Chromium with the network blocked; return the reports."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install -y chromium (see .ci/run)"
+    pages = sorted(p.relative_to(book_build.html).as_posix() for p in book_build.html.rglob("*.html")
+                   if not p.relative_to(book_build.html).parts[0].startswith("_"))
+    redirects = {doc: match.group(1) for doc in pages
+                 if (match := REDIRECT.search((book_build.html / doc).read_text()))}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    result = asyncio.run(_inspect_site(site_url, [doc for doc in pages if doc not in redirects], TABS))
     elapsed = time.perf_counter() - start
-    print(f"\nbrowser: {len(pages)} pages opened and inspected in {elapsed:.1f} s "
+    print(f"\nbrowser: {len(result['reports'])} pages opened and inspected in {elapsed:.1f} s, {TABS} tabs "
           f"(screenshots in {SCREENSHOTS.relative_to(REPO)})")
-    return {"reports": reports, "blocked": blocked, "search_hits": search_hits, "site_url": site_url}
+    return {**result, "site_url": site_url, "redirects": redirects}
 
 
 @pytest.mark.xdist_group("book")
 def test_every_page_loads_offline_without_errors(browser_pages):
     reports = browser_pages["reports"]
     assert "book/index.html" in reports and len(reports) >= 20, sorted(reports)
+    for doc, target in browser_pages["redirects"].items():
+        assert (Path(doc).parent / target).as_posix() in reports, f"{doc} redirects to a missing {target}"
     assert not browser_pages["blocked"], f"the site requested outside resources: {browser_pages['blocked'][:5]}"
     for doc, report in reports.items():
         assert not report["console"], f"{doc}: JavaScript errors {report['console']}"

@@ -19,7 +19,7 @@ from jupyter_book.config import get_final_config
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "_ext"))
-from course_site import repository_theme_options  # noqa: E402
+from course_site import renumbered_sections, repository_theme_options  # noqa: E402
 
 URL = "https://github.com/example-org/loss-course"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -109,3 +109,22 @@ def test_buttons_in_the_html(tmp_path, url):
     for page in (exercise, chapter):
         assert f'href="{URL}"' in page, "repository button"
         assert f"{URL}/issues/new" in page, "issue button"
+
+
+def test_chapter_pages_are_numbered_without_gaps():
+    """Sphinx numbers a chapter index's own headings (3.1) before its pages (3.2, ...): renumbered."""
+    sphinx_numbers = {
+        "ch/index": {"": (3,), "#intro": (3, 1), "#map": (3, 2)},
+        "ch/a": {"": (3, 3), "#part": (3, 3, 1)},
+        "ch/exercise": {"": (3, 4), "#task": (3, 4, 1), "#more": (3, 4, 2)},
+        "other/index": {"": (4,)},
+    }
+    includes = {"ch/index": ["ch/a", "ch/exercise"], "other/index": []}
+    assert renumbered_sections(sphinx_numbers, includes) == {
+        "ch/index": {"": (3,), "#intro": None, "#map": None},
+        "ch/a": {"": (3, 1), "#part": (3, 1, 1)},
+        "ch/exercise": {"": (3, 2), "#task": (3, 2, 1), "#more": (3, 2, 2)},
+        "other/index": {"": (4,)},
+    }
+    once = renumbered_sections(sphinx_numbers, includes)
+    assert renumbered_sections(once, includes) == once, "idempotent: Sphinx may keep the numbers between builds"
