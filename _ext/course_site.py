@@ -17,6 +17,10 @@ as sections of the chapter (3.1, ...), so its first page would be 3.2 and its ex
 chapter of four pages. This extension leaves a chapter index's own headings unnumbered and numbers
 the chapter's pages 3.1, 3.2, ... in the order of `_toc.yml` (the exercise last).
 
+The bibliography reads author-year, like the citations in the text (`bibtex_reference_style:
+author_year` gives "(Huber, 1964)"): the pybtex style `author_year` labels each entry "Huber 1964",
+"Kingma and Ba 2015", "Lin et al. 2017" (a, b, ... where two would be equal) and sorts by author.
+
 The book does not use Thebe (live code on the page): Jupyter Book always loads `sphinx_thebe`, whose
 page script declares `THEBE_JS_URL` (a CDN address) twice on every page, a JavaScript error in every
 browser. With `launch_buttons.thebe` off, this extension stops `sphinx_thebe` from adding its scripts.
@@ -27,6 +31,9 @@ from __future__ import annotations
 from typing import Any
 
 from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
@@ -114,7 +121,35 @@ def _renumber(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return changed
 
 
+def author_year_label(entry: Any) -> str:
+    """'Huber 1964', 'Kingma and Ba 2015', 'Lin et al. 2017' for a pybtex entry (authors, else editors)."""
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    surnames = [" ".join(p.prelast_names + p.last_names) for p in persons]
+    if len(surnames) > 2:
+        names = f"{surnames[0]} et al."
+    else:
+        names = " and ".join(surnames) or entry.fields.get("title", entry.key)
+    return f"{names} {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Author-year labels, made unique with a, b, ... in the order given."""
+
+    def format_labels(self, sorted_entries):
+        labels = [author_year_label(entry) for entry in sorted_entries]
+        for i, label in enumerate(labels):
+            same = [j for j, other in enumerate(labels) if other == label]
+            yield label + "abcdefghijklmnopqrstuvwxyz"[same.index(i)] if len(same) > 1 else label
+
+
+class AuthorYearStyle(PlainStyle):
+    """pybtex's plain style (sorted by author, year, title) with author-year labels."""
+
+    default_label_style = AuthorYearLabels
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    register_plugin("pybtex.style.formatting", "author_year", AuthorYearStyle)
     app.connect("config-inited", _apply_repository_setting)
     app.connect("env-get-updated", _renumber, priority=900)
     app.connect("html-page-context", _colab_only_for_ipynb, priority=900)
