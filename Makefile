@@ -1,5 +1,5 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
-# make test: the whole test suite (ruff, pytest)
+# make test: the whole test suite (ruff, pytest); its browser test needs Debian's chromium (make chromium)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint release selfcheck serve clean
+.PHONY: venv book test lint release selfcheck serve clean chromium
 
 venv: $(STAMP)
 
@@ -31,6 +31,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(STAMP)
+	@command -v chromium >/dev/null || { echo "make test: the browser test needs Debian's chromium: run 'make chromium' (as root)"; exit 1; }
 	$(BIN)/ruff check $(RUFF_FLAGS) .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
 
@@ -45,6 +46,10 @@ selfcheck: $(STAMP)
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000
+
+# The headless browser of tests/test_site_browser.py (Debian's package; Playwright drives it).
+chromium:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf _build
