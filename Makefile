@@ -1,5 +1,5 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
-# make test: the whole test suite (ruff, pytest); its browser test needs Debian's chromium (make chromium)
+# make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -30,8 +30,7 @@ $(STAMP): requirements.txt
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-test: $(STAMP)
-	@command -v chromium >/dev/null || { echo "make test: the browser test needs Debian's chromium: run 'make chromium' (as root)"; exit 1; }
+test: $(STAMP) chromium
 	$(BIN)/ruff check $(RUFF_FLAGS) .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
 
@@ -48,8 +47,12 @@ serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000
 
 # The headless browser of tests/test_site_browser.py (Debian's package; Playwright drives it).
+# Installing it needs root (CI and a fresh machine run as root); otherwise say what to run.
 chromium:
-	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || [ "$$(id -u)" = 0 ] || \
+		{ echo "make test: the browser test needs Debian's chromium: run 'sudo make chromium'"; exit 1; }
+	@command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf _build
