@@ -34,6 +34,7 @@ WHEEL_PACKAGES = {"autograder/__init__.py", "autograder/cases", "autograder/chec
 INSTRUCTOR_ONLY = ("jupyter_book", "nbgrader", "nbclient", "nbconvert", "autograder.sandbox", "autograder.cli",
                    "autograder.grading", "autograder.course", "matplotlib")
 ASSIGNMENTS = course_dir.assignments()
+INSTALL_LINE = '%pip install "lossbook-checks @ git+'
 
 pytestmark = pytest.mark.xdist_group("student_install")  # one worker builds the environment once
 
@@ -193,3 +194,15 @@ def test_downloaded_stub_fails_its_visible_tests_with_their_messages(student, as
         (error,) = errors(cell)
         assert error.ename == "CheckFailure", (grade_id(cell), error.ename, error.evalue[:300])
         assert "not implemented yet" in error.evalue, (grade_id(cell), error.evalue[:300])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_setup_cell_without_the_package_says_the_install_line(assignment, monkeypatch):
+    """Where the package is missing, a released notebook's set-up cell stops with the line that
+    installs it, and the notebook's introduction gives the same line."""
+    name = course_dir.source_notebook(assignment).name
+    cells = {grade_id(c): c.source for c in read_notebook(course_dir.EXERCISES / assignment / name).cells}
+    assert INSTALL_LINE in cells["intro"]
+    monkeypatch.setitem(sys.modules, "autograder", None)  # `import autograder` fails, as without the package
+    with pytest.raises(ModuleNotFoundError, match=re.escape(INSTALL_LINE)):
+        exec(compile(cells["setup"], f"{assignment} set-up cell", "exec"), {})
