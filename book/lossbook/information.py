@@ -36,9 +36,9 @@ def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def js(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence ``KL(p || m)/2 + KL(q || m)/2``, ``m = (p + q)/2``."""
-    m = 0.5 * (np.asarray(p) + np.asarray(q))
-    return 0.5 * (kl(p, m) + kl(q, m))
+    """Jensen-Shannon divergence ``KL(p || M)/2 + KL(q || M)/2``, ``M = (p + q)/2``."""
+    mixture = 0.5 * (np.asarray(p) + np.asarray(q))
+    return 0.5 * (kl(p, mixture) + kl(q, mixture))
 
 
 def mutual_information(joint: np.ndarray) -> float:
