@@ -77,7 +77,10 @@ def dcg_at_k(relevance_in_ranked_order: np.ndarray, k: int) -> np.ndarray:
 
 
 def ndcg_at_k(scores: np.ndarray, relevance: np.ndarray, k: int) -> np.ndarray:
-    """NDCG@k per list (row): DCG of the ranking by ``scores`` over the DCG of the ideal ranking (1 if none relevant)."""
+    """NDCG@k per list (row): DCG of the ranking by ``scores`` over that of the ideal ranking.
+
+    A list with no relevant item (ideal DCG 0) scores 1.
+    """
     by_score = np.take_along_axis(relevance, np.argsort(-scores, axis=-1, kind="stable"), axis=-1)
     ideal = dcg_at_k(-np.sort(-relevance, axis=-1), k)
     return np.where(ideal > 0, dcg_at_k(by_score, k) / np.where(ideal > 0, ideal, 1.0), 1.0)
