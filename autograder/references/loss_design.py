@@ -29,7 +29,7 @@ GAN_KINDS = ("minimax", "non_saturating", "least_squares", "wasserstein")
 
 
 def uncertainty_weighted(losses: torch.Tensor, log_vars: torch.Tensor) -> torch.Tensor:
-    """``sum_i (exp(-s_i) L_i + s_i) / 2`` for task losses ``L`` and ``s = log sigma^2``, both ``(T,)``."""
+    """``sum_i (exp(-s_i) L_i + s_i) / 2`` for task losses ``L`` and ``s = log sigma^2``, both ``(M,)`` (M tasks)."""
     return 0.5 * (torch.exp(-log_vars) * losses + log_vars).sum()
 
 
@@ -64,13 +64,13 @@ def info_nce(queries: torch.Tensor, keys: torch.Tensor, temperature: float = 0.1
 
 def center(features: torch.Tensor, labels: torch.Tensor, centers: torch.Tensor,
            reduction: str = "mean") -> torch.Tensor:
-    """``||x_i - c_{y_i}||^2 / 2`` per sample; features ``(N, D)``, labels ``(N,)``, centers ``(C, D)``."""
+    """``||x_i - c_{y_i}||^2 / 2`` per sample; features ``(N, D)``, labels ``(N,)``, centers ``(K, D)``."""
     return apply_reduction(0.5 * ((features - centers[labels]) ** 2).sum(dim=-1), reduction)
 
 
 def soft_dice(probs: torch.Tensor, target: torch.Tensor, eps: float = 1.0, squared: bool = False,
               reduction: str = "mean") -> torch.Tensor:
-    """``1 - Dice`` per sample and class of ``(N, C, *spatial)`` probabilities; ``'none'`` gives ``(N, C)``."""
+    """``1 - Dice`` per sample and class of ``(N, K, *spatial)`` probabilities; ``'none'`` gives ``(N, K)``."""
     dims = tuple(range(2, probs.ndim))
     intersection = (probs * target).sum(dim=dims)
     if squared:
