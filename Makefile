@@ -1,5 +1,5 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
-# make test: the whole test suite (ruff, pytest)
+# make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint release selfcheck serve clean
+.PHONY: venv book test lint release selfcheck serve clean chromium
 
 venv: $(STAMP)
 
@@ -30,7 +30,7 @@ $(STAMP): requirements.txt
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check $(RUFF_FLAGS) .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
 
@@ -45,6 +45,14 @@ selfcheck: $(STAMP)
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000
+
+# The headless browser of tests/test_site_browser.py (Debian's package; Playwright drives it).
+# Installing it needs root (CI and a fresh machine run as root); otherwise say what to run.
+chromium:
+	@command -v chromium >/dev/null || [ "$$(id -u)" = 0 ] || \
+		{ echo "make test: the browser test needs Debian's chromium: run 'sudo make chromium'"; exit 1; }
+	@command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf _build

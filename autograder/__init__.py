@@ -1,6 +1,7 @@
 """The course's grading side: nbgrader configuration, the checking package and the instructor CLI.
 
-- ``autograder.checking``: what the exercise notebooks' test cells call.
+- ``autograder.cases``: the seeded test cases (numpy only: they run in the student's kernel too);
+  ``autograder.checking``: what the exercise notebooks' test cells call (grader side, torch).
 - ``autograder.sandbox``: how untrusted submissions run when graded (confined kernel process,
   tests executed by the grader itself).
 - ``python -m autograder``: the instructor CLI (release, autograde, feedback, grades, selfcheck).
