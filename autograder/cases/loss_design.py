@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, REDUCTIONS, Case, grad_output
+from .core import DTYPES, REDUCTIONS, Case, defaults_case, grad_output
 
 GAN_KINDS: tuple[str, ...] = ("minimax", "non_saturating", "least_squares", "wasserstein")
 
@@ -33,7 +33,9 @@ def _with_defaults(cases: Iterator[Case]) -> Iterator[Case]:
     done = False
     for case in cases:
         if not done and all(np.size(v) for v in case.inputs.values()):
-            yield Case(case.inputs, {}, None, rtol=case.rtol, atol=case.atol)
+            defaults = defaults_case(case.inputs)
+            defaults.rtol, defaults.atol = case.rtol, case.atol
+            yield defaults
             done = True
         yield case
 
