@@ -14,17 +14,18 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 venv: $(STAMP)
 
-# Installs requirements.txt, then
-# - removes rfc3987-syntax: jsonschema imports it for the optional "uri" format check, and building its
-#   grammar costs ~2.4 s at every start of nbgrader and the Jupyter server (see README "Start-up time");
-# - puts the course's packages (autograder/, book/lossbook/) on the venv's path with a .pth file.
-$(STAMP): requirements.txt
+# Installs requirements.txt and this project (pyproject.toml: the student package lossbook-checks) in
+# editable mode, in one resolution, so that a pin of pyproject.toml that disagrees with requirements.txt
+# fails here. Editable, the project puts the checkout and book/ on the venv's path (hatchling's
+# dev-mode-dirs): all of autograder/, with the CLI and the sandbox, and lossbook for the chapter pages.
+# Then it removes rfc3987-syntax: jsonschema imports it for the optional "uri" format check, and
+# building its grammar costs ~2.4 s at every start of nbgrader and the Jupyter server (see README
+# "Start-up time").
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt > $(VENV)/pip.log 2>&1 \
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -e . > $(VENV)/pip.log 2>&1 \
 		|| { tail -30 $(VENV)/pip.log; exit 1; }
 	$(BIN)/pip uninstall -q -y rfc3987-syntax
-	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/book" \
-		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/course.pth"
 	touch $(STAMP)
 
 book: $(STAMP)

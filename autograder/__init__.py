@@ -7,4 +7,9 @@
 - ``python -m autograder``: the instructor CLI (release, autograde, feedback, grades, selfcheck).
 - ``autograder/nbgrader_config.py``: the nbgrader course configuration; this folder is the
   default course directory.
+
+The student side, ``checking``, ``cases`` and ``references`` (what the exercise notebooks import),
+is also an installable package of its own (``pyproject.toml``, distribution ``lossbook-checks``:
+numpy and torch only). Those three must not import the rest of this folder, nor Jupyter Book or
+nbgrader (``tests/test_student_install.py``); and this file imports nothing.
 """
