@@ -33,7 +33,10 @@ def gd_iterates(matrix: np.ndarray, start: np.ndarray, lr: float, steps: int, mo
 
 
 def contour_paths(ax: Axes, matrix: np.ndarray, paths: Mapping[str, np.ndarray], limit: float = 3.0) -> None:
-    """Contours of ``x^T A x / 2`` on [-limit, limit]^2 and one path (shape (k, 2)) per label."""
+    """Contours of ``x^T A x / 2`` on [-limit, limit]^2 and one path (shape (k, 2)) per label.
+
+    A path that leaves the square is clipped by the axes (a diverging path runs off the panel).
+    """
     grid = np.linspace(-limit, limit, 201)
     xx, yy = np.meshgrid(grid, grid)
     points = np.stack([xx, yy], axis=-1)
@@ -41,9 +44,8 @@ def contour_paths(ax: Axes, matrix: np.ndarray, paths: Mapping[str, np.ndarray],
     ax.contour(xx, yy, values, levels=np.geomspace(values.max() / 1e3, values.max(), 12), colors="0.75",
                linewidths=0.8)
     for label, path in paths.items():
-        inside = np.all(np.abs(path) <= 1.5 * limit, axis=1)
-        shown = path[: int(np.argmin(inside)) if not inside.all() else len(path)]
-        ax.plot(shown[:, 0], shown[:, 1], marker="o", markersize=2.5, lw=1.2, label=label)
+        ax.plot(path[:, 0], path[:, 1], marker="o", markersize=2.5, lw=1.2, label=label)
+    ax.plot(0, 0, "k+", markersize=8)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
 
 
