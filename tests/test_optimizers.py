@@ -46,7 +46,8 @@ MISTAKES = {
         ("    step = state.get(\"step\", 0) + 1\n",
          "    if not state:  # a fresh optimiser... or so it seems\n        _MEMORY.clear()\n"
          "    state = _MEMORY\n    step = state.get(\"step\", 0) + 1\n"),
-        ("    return new_params, new\n", "    _MEMORY.clear()\n    _MEMORY.update(new)\n    return new_params, dict(new)\n"),
+        ("    return new_params, new\n",
+         "    _MEMORY.clear()\n    _MEMORY.update(new)\n    return new_params, dict(new)\n"),
         ("def adam_step(", "_MEMORY = {}\n\n\ndef adam_step(")]),
 }
 

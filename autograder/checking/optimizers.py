@@ -12,7 +12,6 @@ implementation that keeps state outside ``state``.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -87,7 +86,7 @@ def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interle
     track.optimiser.step()
     what = track.describe(name)
     result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in grads],
-                          state=copy.deepcopy(track.state), **run.options, what=what)
+                          state=track.state, **run.options, what=what)
     new_params, new_state = _returned_params(result.value, track, what)
     for i, (got, tensor) in enumerate(zip(new_params, track.tensors, strict=True)):
         expected = to_numpy(tensor)
