@@ -1,0 +1,187 @@
+"""Checks for the ``optimizers`` assignment: a student's step function against ``torch.optim``, step by step.
+
+A step function has the signature ``step(params, grads, state, **options) -> (new_params, new_state)``:
+``params`` and ``grads`` are lists of arrays, ``state`` is a dict of plain data (``{}`` before the
+first step) that the next call receives back. :func:`check_runs` runs torch's optimiser and the
+student's function on the same gradients and compares the parameters after every step; a failure
+names the first step and the first parameter where they differ, by how much, the ratio of the
+student's step to torch's there, and the mistake the run was built to catch. Runs given as a pair
+are interleaved (two optimisers, each with its own state, stepped in turn), which fails any
+implementation that keeps state outside ``state``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from autograder.cases.optimizers import NewtonRun, Run, Schedule
+
+from .checks import copies, describe
+from .compare import assert_close
+from .failure import CheckFailure
+from .reference import to_numpy, to_torch
+from .student import call_student
+
+#: Relative tolerance by dtype, applied to |reference| + the largest magnitude the parameter has had so far.
+RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 2e-5}
+
+
+class _Track:
+    """One run in progress: the student's parameters and state beside torch's optimiser."""
+
+    def __init__(self, run: Run, reference: type[torch.optim.Optimizer], label: str) -> None:
+        self.run, self.label = run, label
+        self.params = [p.copy() for p in run.params]
+        self.state: Any = {}
+        self.tensors = [to_torch(p).requires_grad_(True) for p in run.params]
+        self.optimiser = reference(self.tensors, **run.options)
+        self.scale = [float(np.max(np.abs(p), initial=0.0)) for p in run.params]
+
+    def describe(self, name: str) -> str:
+        shapes = ", ".join(f"{p.shape} {p.dtype}" for p in self.run.params)
+        options = ", ".join(f"{k}={v!r}" for k, v in self.run.options.items())
+        return f"{name}(params=[{shapes}], grads, state{', ' + options if options else ''})"
+
+
+def _returned_params(value: Any, track: _Track, what: str) -> tuple[list[np.ndarray], Any]:
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise CheckFailure(f"{what}: return the pair (new_params, new_state), got {type(value).__name__}.")
+    new_params, new_state = value
+    if not isinstance(new_state, dict):
+        raise CheckFailure(f"{what}: the new state must be a dict (plain data: numbers, arrays, lists, dicts), "
+                           f"got {type(new_state).__name__}.")
+    if not isinstance(new_params, tuple | list) or len(new_params) != len(track.params):
+        raise CheckFailure(f"{what}: new_params must be a list of {len(track.params)} arrays, one per parameter.")
+    arrays = []
+    for i, (got, old) in enumerate(zip(new_params, track.params, strict=True)):
+        arr = np.asarray(got) if isinstance(got, np.ndarray | np.generic | float | int) else None
+        if arr is None or arr.shape != old.shape or arr.dtype != old.dtype:
+            seen = f"{arr.shape} {arr.dtype}" if arr is not None else type(got).__name__
+            raise CheckFailure(f"{what}: parameter {i} must stay an array of shape {old.shape} and dtype "
+                               f"{old.dtype} (torch keeps both); got {seen}.")
+        arrays.append(arr)
+    return arrays, new_state
+
+
+def _step_ratio(got: np.ndarray, before: np.ndarray, expected: np.ndarray, reference_before: np.ndarray) -> str:
+    ours, theirs = got - before, expected - reference_before
+    mask = np.isfinite(ours) & np.isfinite(theirs) & (np.abs(theirs) > 0)
+    if not mask.any():
+        return ""
+    ratio = float(np.median(ours[mask] / theirs[mask]))
+    return f"  At this step your parameters moved by about {ratio:.4g} times torch's step (median over elements)."
+
+
+def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interleaved: bool) -> None:
+    run = track.run
+    grads = run.grads[t]
+    for tensor, g in zip(track.tensors, grads, strict=True):
+        tensor.grad = to_torch(g)
+    before_ref = [to_numpy(p).copy() for p in track.tensors]
+    track.optimiser.step()
+    what = track.describe(name)
+    result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in grads],
+                          state=track.state, **run.options, what=what)
+    new_params, new_state = _returned_params(result.value, track, what)
+    for i, (got, tensor) in enumerate(zip(new_params, track.tensors, strict=True)):
+        expected = to_numpy(tensor)
+        track.scale[i] = max(track.scale[i], float(np.max(np.abs(expected), initial=0.0)))
+        rtol = RTOL.get(expected.dtype, RTOL[np.dtype(np.float64)])
+        if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
+            continue
+        try:
+            assert_close(got, expected, what=f"{what}{track.label}: after step {t + 1} of {run.steps}, parameter {i}",
+                         rtol=rtol, atol=rtol * track.scale[i], warnings=result.warnings)
+        except CheckFailure as failure:
+            lines = [str(failure), _step_ratio(got, track.params[i], expected, before_ref[i])]
+            if run.hint:
+                lines.append(f"  Hint: {run.hint}")
+            if interleaved:
+                lines.append("  This run was interleaved with another optimiser's run, each with its own state: keep "
+                             "everything a step needs in `state` (no globals, no function attributes).")
+            raise CheckFailure("\n".join(line for line in lines if line)) from None
+    track.params, track.state = new_params, new_state
+
+
+def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimizer],
+               runs: Iterable[Run | tuple[Run, Run]]) -> int:
+    """Run ``student`` and ``reference`` (a ``torch.optim`` class) on every run; return how many were checked.
+
+    A pair of runs is interleaved: step 1 of the first, step 1 of the second, step 2 of the
+    first, and so on, each optimiser with its own state.
+    """
+    name = getattr(student, "__name__", "step")
+    count = 0
+    for item in runs:
+        group = list(item) if isinstance(item, tuple) else [item]
+        labels = [f" [optimiser {k + 1} of {len(group)}, interleaved]" if len(group) > 1 else ""
+                  for k in range(len(group))]
+        tracks = [_Track(run, reference, label) for run, label in zip(group, labels, strict=True)]
+        for t in range(max(run.steps for run in group)):
+            for track in tracks:
+                if t < track.run.steps:
+                    _step(track, t, student, name, interleaved=len(group) > 1)
+        count += len(group)
+    if count == 0:
+        raise ValueError("check_runs was given no runs: the test would check nothing.")
+    return count
+
+
+def check_schedule(student: Callable[..., Any], reference: Callable[..., Any], schedules: Iterable[Schedule]) -> int:
+    """``student(step, base_lr, **options)`` must equal ``reference``'s learning rate (a
+    ``torch.optim.lr_scheduler`` class) after ``step`` scheduler steps, for every step up to ``steps``."""
+    name = getattr(student, "__name__", "schedule")
+    count = 0
+    for schedule in schedules:
+        tensor = torch.zeros(1, requires_grad=True)
+        optimiser = torch.optim.SGD([tensor], lr=schedule.base_lr)
+        scheduler = reference(optimiser, **schedule.options)
+        for step in range(schedule.steps + 1):
+            inputs = {"step": step, "base_lr": schedule.base_lr}
+            what = describe(name, inputs, schedule.options)
+            got = call_student(student, **inputs, **schedule.options, what=what)
+            assert_close(got.value, np.float64(scheduler.get_last_lr()[0]), what=what, rtol=1e-9,
+                         atol=1e-12 * schedule.base_lr, warnings=got.warnings)
+            optimiser.step()
+            scheduler.step()
+        count += 1
+    if count == 0:
+        raise ValueError("check_schedule was given no schedules: the test would check nothing.")
+    return count
+
+
+def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                      objectives: Mapping[str, Callable[..., torch.Tensor]], runs: Iterable[NewtonRun]) -> int:
+    """Newton iterations: at each of the student's iterates the gradient and Hessian of the objective
+    come from ``torch.func.grad`` and ``torch.func.hessian``; ``student(params, grad, hessian, **options)``
+    must land where ``reference`` does from the same point, and the iterates must follow the
+    reference's own trajectory."""
+    name = getattr(student, "__name__", "newton_step")
+    count = 0
+    for run in runs:
+        objective = functools.partial(objectives[run.objective],
+                                      **{k: to_torch(np.asarray(v)) for k, v in run.data.items()})
+        theta, theta_ref = run.params.copy(), to_torch(run.params)
+        for t in range(run.steps):
+            point = to_torch(theta)
+            grad = torch.func.grad(objective)(point)
+            hessian = torch.func.hessian(objective)(point)
+            inputs = {"params": theta, "grad": to_numpy(grad), "hessian": to_numpy(hessian)}
+            what = f"{describe(name, inputs, run.options)} on the {run.objective} objective, iteration {t + 1}"
+            result = call_student(student, **copies(inputs), **run.options, what=what)
+            with torch.no_grad():
+                expected = to_numpy(reference(point, grad, hessian, **run.options))
+                g_ref = torch.func.grad(objective)(theta_ref)
+                theta_ref = reference(theta_ref, g_ref, torch.func.hessian(objective)(theta_ref), **run.options)
+            assert_close(result.value, expected, what=what, warnings=result.warnings)
+            theta = np.asarray(result.value, dtype=theta.dtype)
+            assert_close(theta, to_numpy(theta_ref), what=f"{what}: the iterate vs torch's Newton trajectory")
+        count += 1
+    if count == 0:
+        raise ValueError("check_newton_runs was given no runs: the test would check nothing.")
+    return count
