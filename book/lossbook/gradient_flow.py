@@ -55,9 +55,9 @@ def layer_gradient_norms(net: nn.Module, x: torch.Tensor, loss: Callable[[torch.
     return torch.stack([g.norm() for g in grads])
 
 
-def layer_output_variances(net: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per block of ``net``: the variance of its output and of the gradient that reaches it (the loss is
-    ``sum(out * r)`` for a fixed standard normal ``r``, so the backward pass starts with unit variance)."""
+def layer_second_moments(net: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per block of ``net``: the mean square of its output and of the gradient that reaches it (the loss is
+    ``sum(out * r)`` for a fixed standard normal ``r``, so the backward pass starts with unit mean square)."""
     outputs = []
     h = x
     for block in net:
@@ -66,5 +66,17 @@ def layer_output_variances(net: nn.Sequential, x: torch.Tensor) -> tuple[torch.T
         outputs.append(h)
     r = torch.randn(h.shape, generator=torch.Generator().manual_seed(1), dtype=h.dtype)
     (h * r).sum().backward()
-    return (torch.stack([o.detach().var() for o in outputs]),
-            torch.stack([o.grad.var() for o in outputs]))
+    return (torch.stack([o.detach().pow(2).mean() for o in outputs]),
+            torch.stack([o.grad.pow(2).mean() for o in outputs]))
+
+
+def activation_gradient_norms(net: nn.Sequential, x: torch.Tensor,
+                              loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """``||dL/dh_l||`` for the output ``h_l`` of every block of ``net`` (first block first)."""
+    outputs = []
+    h = x
+    for block in net:
+        h = block(h)
+        outputs.append(h)
+    grads = torch.autograd.grad(loss(h), outputs)
+    return torch.stack([g.norm() for g in grads])
