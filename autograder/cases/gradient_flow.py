@@ -41,12 +41,13 @@ GAIN_OPTIONS: tuple[dict[str, Any], ...] = (
     {"nonlinearity": "leaky_relu", "param": 0.0}, {"nonlinearity": "leaky_relu", "param": math.sqrt(5.0)},
     {"nonlinearity": "leaky_relu", "param": None},
     {"nonlinearity": "leaky_relu"},
+    {"nonlinearity": "softmax"},
 )
 
 
 def gain() -> Iterator[Case]:
     """Every nonlinearity ``calculate_gain`` knows; ``leaky_relu`` with slopes 0.2, 0 (not 0.01!),
-    sqrt(5) and none given."""
+    sqrt(5) and none given; one it does not know (torch raises ``ValueError``)."""
     for options in GAIN_OPTIONS:
         yield Case({}, dict(options))
 
@@ -64,8 +65,8 @@ def weight_shapes(gen: np.random.Generator) -> list[tuple[int, ...]]:
 
 
 def fans(seed: int) -> Iterator[Case]:
-    """``{"shape"}`` for linear and conv weights."""
-    for shape in weight_shapes(np.random.default_rng(seed)):
+    """``{"shape"}`` for linear and conv weights, and a 1-d shape (torch raises ``ValueError``)."""
+    for shape in [*weight_shapes(np.random.default_rng(seed)), (7,)]:
         yield Case({}, {"shape": shape})
 
 
