@@ -26,6 +26,28 @@ from .reference import to_numpy, to_torch
 from .student import StudentError, call_student
 
 
+class _Summary:
+    """Stands for a list of arrays in a message: its shapes and dtypes, not its numbers."""
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        def one(item: Any) -> str:
+            if isinstance(item, np.ndarray):
+                return f"{item.shape} {item.dtype}"
+            if isinstance(item, tuple | list):
+                return "(" + ", ".join(one(i) for i in item) + ")"
+            return repr(item)
+        return "[" + ", ".join(one(i) for i in self.items) + "]"
+
+
+def _describe(name: str, inputs: dict[str, Any], options: dict[str, Any]) -> str:
+    """:func:`describe`, with lists of arrays (gradients, parameters) shown by shape."""
+    shown = {k: _Summary(v) if isinstance(v, list | tuple) else v for k, v in inputs.items()}
+    return describe(name, shown, options)
+
+
 def _leaves(value: Any, names: Sequence[str] | None, what: str) -> list[tuple[str, Any]]:
     """``(label, leaf)`` pairs of a value that is a tensor/array, or a tuple/list of them."""
     if isinstance(value, tuple | list):
@@ -85,7 +107,7 @@ def check_outputs(student: Callable[..., Any], reference: Callable[..., Any], ca
     """
     count = 0
     for case in cases:
-        what = describe(getattr(student, "__name__", "function"), case.inputs, case.options)
+        what = _describe(getattr(student, "__name__", "function"), case.inputs, case.options)
         tensors = {name: to_torch(value) for name, value in case.inputs.items()}
         try:
             with torch.no_grad():
@@ -109,7 +131,7 @@ def check_gradients(student_backward: Callable[..., Any], reference: Callable[..
     count = 0
     for case in cases:
         upstream = {} if case.grad_output is None else {"grad_output": np.copy(case.grad_output)}
-        what = describe(getattr(student_backward, "__name__", "function"), {**case.inputs, **upstream}, case.options)
+        what = _describe(getattr(student_backward, "__name__", "function"), {**case.inputs, **upstream}, case.options)
         tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in case.inputs.items()}
         value = reference(**tensors, **case.options)
         value = value[0] if isinstance(value, tuple) else value
