@@ -1,5 +1,5 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
-# make test: the whole test suite (ruff, pytest)
+# make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,27 +10,28 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint release selfcheck serve clean
+.PHONY: venv book test lint release selfcheck serve clean chromium
 
 venv: $(STAMP)
 
-# Installs requirements.txt, then
-# - removes rfc3987-syntax: jsonschema imports it for the optional "uri" format check, and building its
-#   grammar costs ~2.4 s at every start of nbgrader and the Jupyter server (see README "Start-up time");
-# - puts the course's packages (autograder/, book/lossbook/) on the venv's path with a .pth file.
-$(STAMP): requirements.txt
+# Installs requirements.txt and this project (pyproject.toml: the student package lossbook-checks) in
+# editable mode, in one resolution, so that a pin of pyproject.toml that disagrees with requirements.txt
+# fails here. Editable, the project puts the checkout and book/ on the venv's path (hatchling's
+# dev-mode-dirs): all of autograder/, with the CLI and the sandbox, and lossbook for the chapter pages.
+# Then it removes rfc3987-syntax: jsonschema imports it for the optional "uri" format check, and
+# building its grammar costs ~2.4 s at every start of nbgrader and the Jupyter server (see README
+# "Start-up time").
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt > $(VENV)/pip.log 2>&1 \
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -e . > $(VENV)/pip.log 2>&1 \
 		|| { tail -30 $(VENV)/pip.log; exit 1; }
 	$(BIN)/pip uninstall -q -y rfc3987-syntax
-	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/book" \
-		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/course.pth"
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check $(RUFF_FLAGS) .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
 
@@ -45,6 +46,14 @@ selfcheck: $(STAMP)
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000
+
+# The headless browser of tests/test_site_browser.py (Debian's package; Playwright drives it).
+# Installing it needs root (CI and a fresh machine run as root); otherwise say what to run.
+chromium:
+	@command -v chromium >/dev/null || [ "$$(id -u)" = 0 ] || \
+		{ echo "make test: the browser test needs Debian's chromium: run 'sudo make chromium'"; exit 1; }
+	@command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf _build

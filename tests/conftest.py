@@ -10,8 +10,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "book"), str(Path(__file__).resolve().parent)]
 
+from book_build import BookBuild, build_book  # noqa: E402  (needs the path above)
+
 
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory) -> BookBuild:
+    """The book built once per test session (per xdist worker: mark users `xdist_group("book")`)."""
+    root = tmp_path_factory.mktemp("book")
+    log = build_book(root)
+    return BookBuild(root=root, html=root / "_build" / "html", log=log)

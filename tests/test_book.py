@@ -4,24 +4,13 @@ build with nothing changed re-executes nothing (Jupyter Book's cache)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from book_build import build_book
 
 REPO = Path(__file__).resolve().parent.parent
-JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
-
-
-def _build(output: Path) -> str:
-    proc = subprocess.run([str(JUPYTER_BOOK), "build", str(REPO), "--path-output", str(output),
-                           "--warningiserror", "--nitpick", "--keep-going"],
-                          capture_output=True, text=True, cwd=REPO)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"book build failed:\n{log[-6000:]}"
-    return log
 
 
 def _toc_files() -> list[str]:
@@ -40,9 +29,8 @@ def _toc_files() -> list[str]:
 
 
 @pytest.mark.xdist_group("book")
-def test_book_builds_strictly_and_caches_execution(tmp_path):
-    log = _build(tmp_path)
-    html = tmp_path / "_build" / "html"
+def test_book_builds_strictly_and_caches_execution(book_build):
+    log, html = book_build.log, book_build.html
     for doc in _toc_files():
         page = html / f"{doc}.html"
         assert page.exists(), f"{doc} missing from the site"
@@ -57,5 +45,27 @@ def test_book_builds_strictly_and_caches_execution(tmp_path):
     for doc in exercises:        # shown as the student gets them: unexecuted, with the stub
         assert "NotImplementedError" in (html / f"{doc}.html").read_text()
 
-    second = _build(tmp_path)
+    second = build_book(book_build.root)
     assert "Executing notebook" not in second, "a rebuild with nothing changed re-executed a page"
+
+
+def _numbered_parts() -> list[list[str]]:
+    """Each numbered part of _toc.yml as [chapter index, its sections...] (docnames)."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [[chapter["file"]] + [s["file"] for s in chapter.get("sections", [])]
+            for part in toc["parts"] if part.get("numbered") for chapter in part["chapters"]]
+
+
+@pytest.mark.xdist_group("book")
+def test_sidebar_numbers_chapters_as_the_course_map(book_build):
+    sidebar = (book_build.html / "book" / "index.html").read_text()
+    shown = {href.removesuffix(".html"): number for href, number in
+             re.findall(r'<a class="reference internal" href="([^"#]+)">(?:(\d[\d.]*)\. )?[^<]*</a>', sidebar)}
+    parts = _numbered_parts()
+    chapters = [docs[0].split("/")[1] for docs in parts]
+    assert chapters[:4] == ["likelihood", "regression", "classification", "backprop"], chapters
+    assert not shown["introduction/index"] and not shown["bibliography"], "chapter 0 and references: no number"
+    for k, docs in enumerate(parts, start=1):
+        assert docs[-1].startswith("book/exercises/"), f"chapter {k}: the exercise is the last section"
+        numbers = [shown[doc.removeprefix("book/")] for doc in docs]
+        assert numbers == [str(k)] + [f"{k}.{i}" for i in range(1, len(docs))], (docs[0], numbers)

@@ -1,8 +1,11 @@
-"""Seeded test cases for elementwise losses of ``(input, target)``.
+"""Test cases: :class:`Case`, and the seeded generators every assignment shares.
 
-Hidden tests loop over these: every shape (0-d, empty, 1-d to 3-d), both float
-dtypes, every reduction, and residual scales from 1e-8 to 1e4, each drawn from a
-generator seeded by the test, so a grade never depends on chance.
+Hidden tests check a function on these (with ``checking.check_cases``): for elementwise
+losses of ``(input, target)``, every shape (0-d, empty, 1-d to 3-d), both float dtypes,
+every reduction, and residual scales from 1e-8 to 1e4, each drawn from a generator
+seeded by the test, so a grade never depends on chance. Every function is also called
+once with its defaults (:func:`defaults_case`), which are part of its API: a test that
+always passes ``delta`` or ``grad_output`` cannot see a wrong default.
 """
 
 from __future__ import annotations
@@ -78,3 +81,20 @@ def elementwise_cases(seed: int, *, shapes: Sequence[tuple[int, ...]] = SHAPES,
                 case.notes.append((tie_mask, "wrong only where the residual is exactly 0: see the exercise "
                                              "text for the gradient the reference takes at the kink."))
             yield case
+
+
+def defaults_case(inputs: Mapping[str, Any], grad_output: Any = None, *, mean_of: int | None = None) -> Case:
+    """The call with every option left out, compared with torch called with torch's defaults.
+
+    ``grad_output`` is left out too (``None``) unless the function requires it.
+    """
+    return Case(dict(inputs), {}, grad_output, mean_of)
+
+
+def elementwise_defaults(seed: int) -> Iterator[Case]:
+    """One :func:`defaults_case` for a loss of ``(input, target)``: float64 ``(3, 5)``, residuals of
+    both signs with magnitudes 0.05 to 3 (on both sides of any threshold of about 1)."""
+    gen = np.random.default_rng((seed, 0))
+    target = gen.normal(0.0, 3.0, size=(3, 5))
+    residual = gen.uniform(0.05, 3.0, size=(3, 5)) * gen.choice([-1.0, 1.0], size=(3, 5))
+    yield defaults_case({"input": target + residual, "target": target}, mean_of=15)

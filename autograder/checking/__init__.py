@@ -12,10 +12,10 @@ from .failure import CheckFailure
 from .numerical import numerical_gradient, relative_error
 from .reference import device, to_numpy, to_torch, torch_forward, torch_vjp
 from .student import call_student
-from .testing import check_value, rng
+from .testing import check_value, first_gradient, hint, rng
 
 __all__ = [
     "CheckFailure", "assert_close", "call_student", "check_backward", "check_backward_matches_forward",
-    "check_cases", "check_forward", "check_value", "describe", "device", "numerical_gradient", "relative_error", "rng",
-    "to_numpy", "to_torch", "tolerances", "torch_forward", "torch_vjp",
+    "check_cases", "check_forward", "check_value", "describe", "device", "first_gradient", "hint",
+    "numerical_gradient", "relative_error", "rng", "to_numpy", "to_torch", "tolerances", "torch_forward", "torch_vjp",
 ]

@@ -124,15 +124,24 @@ def check_cases(student: Callable[..., Any], reference: Callable[..., torch.Tens
     and notes come from the case. No cases at all is an error: a check that checks
     nothing cannot fail.
     """
-    count = 0
-    for case in cases:
+    def check(case: Case) -> None:
         judged = {"mean_of": case.mean_of, "notes": case.notes, "rtol": case.rtol, "atol": case.atol}
         if wrt is None:
             check_forward(student, reference, case.inputs, case.options, **judged)
         else:
             check_backward(student, reference, case.inputs, wrt, case.options, grad_output=case.grad_output,
                            **judged)
+
+    return for_each_case(cases, check)
+
+
+def for_each_case(cases: Iterable[Case], check: Callable[[Case], None]) -> int:
+    """Run ``check`` on every case; return how many. No cases at all is an error (a test that
+    checks nothing cannot fail)."""
+    count = 0
+    for case in cases:
+        check(case)
         count += 1
     if count == 0:
-        raise ValueError("check_cases was given no cases: the test would check nothing.")
+        raise ValueError("the test was given no cases: it would check nothing.")
     return count

@@ -1,14 +1,17 @@
-"""Small helpers for test cells: seeded inputs and checks against hand-computed values."""
+"""Small helpers for test cells: seeded inputs, checks against hand-computed values, hints."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from .checks import describe
 from .compare import assert_close
+from .failure import CheckFailure
 from .student import call_student
 
 
@@ -25,3 +28,25 @@ def check_value(student: Callable[..., Any], inputs: Mapping[str, Any], options:
     result = call_student(student, **inputs, **options, what=what)
     assert_close(result.value, np.asarray(expected, dtype=np.float64), what=what, rtol=rtol, atol=atol,
                  warnings=result.warnings)
+
+
+@contextmanager
+def hint(message: str) -> Iterator[None]:
+    """Add ``Hint: message`` to a :class:`CheckFailure` raised inside the block (for visible tests)."""
+    try:
+        yield
+    except CheckFailure as failure:
+        raise CheckFailure(f"{failure}\n  Hint: {message}") from None
+
+
+def first_gradient(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """A student's backward that returns a tuple, reduced to its first gradient.
+
+    For checks with respect to one input only (e.g. a variance passed as a Python float,
+    which has no gradient). Keeps the student's function name for messages.
+    """
+    @functools.wraps(backward)
+    def first(*args: Any, **kwargs: Any) -> Any:
+        grads = backward(*args, **kwargs)
+        return grads[0] if isinstance(grads, tuple | list) else grads
+    return first

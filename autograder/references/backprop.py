@@ -6,7 +6,7 @@ Layers follow ``torch.nn.functional`` and the batch-first convention of ``nn.Lin
 these expressions (``relu``'s gradient at 0 is 0, as in torch).
 
 The smooth test functions of ``numerical_gradient`` live in
-:mod:`autograder.checking.backprop_programs`, written once for numpy and torch.
+:mod:`autograder.cases.backpropagation_programs`, written once for numpy and torch.
 """
 
 from __future__ import annotations

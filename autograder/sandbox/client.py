@@ -22,7 +22,6 @@ from . import confine, protocol
 
 HERE = Path(__file__).resolve().parent
 KERNEL_SCRIPT = HERE / "kernel.py"
-CHECKING_DIR = HERE.parent / "checking"
 CASES_DIR = HERE.parent / "cases"
 HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/proc", "/sys/devices/system/cpu", "/etc/ld.so.cache",
@@ -54,7 +53,7 @@ class CellTimeout(BaseException):  # noqa: N818
 
 def readable_paths() -> tuple[list[str], list[str]]:
     """(directories and files the kernel may read, directories it may only list)."""
-    read = [*SYSTEM_READ, sys.base_prefix, str(Path(sys.prefix) / "bin"), str(HERE), str(CHECKING_DIR), str(CASES_DIR)]
+    read = [*SYSTEM_READ, sys.base_prefix, str(Path(sys.prefix) / "bin"), str(HERE), str(CASES_DIR)]
     listed = []
     for key in ("purelib", "platlib"):
         site = sysconfig.get_paths()[key]
@@ -92,7 +91,7 @@ class SandboxKernel:
         read, listed = readable_paths()
         spec = {"memory_mb": self.limits.memory_mb, "cpu_s": self.limits.cpu_s, "file_mb": self.limits.file_mb,
                 "read": read, "list": listed, "write": [str(self.workdir), "/dev/null"],
-                "workdir": str(self.workdir), "checking_dir": str(CHECKING_DIR),
+                "workdir": str(self.workdir), "cases_dir": str(CASES_DIR),
                 "output_limit": self.limits.output_chars}
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.workdir), "TMPDIR": str(self.workdir / "tmp"),
                "IPYTHONDIR": str(self.workdir / ".ipython"), "MPLCONFIGDIR": str(self.workdir / ".config"),

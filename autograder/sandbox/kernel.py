@@ -1,7 +1,9 @@
 """The sandboxed kernel: ``python -I -B kernel.py CMD_FD REPLY_FD SPEC_JSON`` (started by the client).
 
 It confines itself (:mod:`confine`), hides torch and the course's grading code from the
-submission, then serves the grader's requests on two pipes:
+submission (of the course's package only ``autograder.cases``, numpy and the standard library
+only, is real here; ``autograder.checking`` and ``autograder.references`` are stand-ins),
+then serves the grader's requests on two pipes:
 
 - ``exec``: run a cell's source in an IPython shell; reply with its outputs and error;
 - ``resolve``: say what each of a list of names is in the user namespace;
@@ -63,12 +65,12 @@ def _stand_in(prefix: str):
     return getattr_
 
 
-def _checking_shim(checking_dir: str) -> types.ModuleType:
+def _checking_shim() -> types.ModuleType:
     """``autograder.checking`` for student code: seeded generators work, checks do nothing."""
     import numpy as np
 
     module = types.ModuleType("autograder.checking", "Sandbox stand-in: checks run in the grader.")
-    module.__path__ = [checking_dir]
+    module.__path__ = []
 
     class CheckFailure(AssertionError):
         """A failed check."""
@@ -87,11 +89,10 @@ def _checking_shim(checking_dir: str) -> types.ModuleType:
 
 
 class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Blocks torch; serves ``autograder`` as stand-ins (real numpy-only ``checking`` submodules)."""
+    """Blocks torch; serves ``autograder.cases`` from its files and the rest of ``autograder`` as stand-ins."""
 
-    def __init__(self, checking_dir: str) -> None:
-        self.checking_dir = checking_dir
-        self.cases_dir = os.path.join(os.path.dirname(checking_dir), "cases")
+    def __init__(self, cases_dir: str) -> None:
+        self.cases_dir = cases_dir
 
     def find_spec(self, fullname, path=None, target=None):
         root = fullname.split(".")[0]
@@ -103,9 +104,8 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if len(parts) == 2 and parts[1] == "cases":
             return importlib.util.spec_from_file_location(
                 fullname, os.path.join(self.cases_dir, "__init__.py"), submodule_search_locations=[self.cases_dir])
-        if len(parts) == 3 and parts[1] in ("checking", "cases"):
-            folder = self.cases_dir if parts[1] == "cases" else self.checking_dir
-            file = os.path.join(folder, parts[2] + ".py")
+        if len(parts) == 3 and parts[1] == "cases":
+            file = os.path.join(self.cases_dir, parts[2] + ".py")
             if os.path.isfile(file):
                 return importlib.util.spec_from_file_location(fullname, file)
         if len(parts) > 1 and parts[1] not in ("checking", "references"):
@@ -115,7 +115,7 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec):
         parts = spec.name.split(".")
         if parts == ["autograder", "checking"]:
-            return _checking_shim(self.checking_dir)
+            return _checking_shim()
         module = types.ModuleType(spec.name)
         if len(parts) == 3:
             module.__getattr__ = _stand_in(parts[2])
@@ -268,7 +268,7 @@ def main() -> None:
     import confine
 
     applied = confine.apply(spec)
-    sys.meta_path.insert(0, _Guard(spec["checking_dir"]))
+    sys.meta_path.insert(0, _Guard(spec["cases_dir"]))
     os.chdir(spec["workdir"])
     kernel = Kernel(cmd_fd, reply_fd, spec["output_limit"])
     kernel.protocol.send(reply_fd, {"ready": True, **applied})

@@ -20,7 +20,7 @@ def draw_graph(ax: Axes, positions: Mapping[str, tuple[float, float]], labels: M
     for source, target, text in edges:
         (x0, y0), (x1, y1) = positions[source], positions[target]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "-|>", "color": "0.35", "shrinkA": 22, "shrinkB": 22, "lw": 1.2})
+                    arrowprops={"arrowstyle": "-|>", "color": "0.35", "shrinkA": 26, "shrinkB": 30, "lw": 1.2})
         ax.text((x0 + x1) / 2, (y0 + y1) / 2, text, fontsize=8.5, color="firebrick", ha="center", va="center",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
     for name, (x, y) in positions.items():
@@ -31,6 +31,12 @@ def draw_graph(ax: Axes, positions: Mapping[str, tuple[float, float]], labels: M
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
     ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     ax.axis("off")
+
+
+def value_grad_labels(values: Mapping[str, float], grads: Mapping[str, float]) -> dict[str, str]:
+    """Node labels in micrograd's style: the node's name, then "value | grad" (the forward value and the
+    gradient of the output with respect to it), both to three significant digits."""
+    return {name: f"{name}\n{values[name]:.3g} | {grads[name]:.3g}" for name in values}
 
 
 def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:

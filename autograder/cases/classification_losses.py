@@ -1,4 +1,4 @@
-"""Seeded test cases for classification losses, and a hint for visible tests.
+"""Seeded test cases for the ``classification_losses`` assignment (numpy and the standard library only).
 
 Every generator yields :class:`~autograder.cases.core.Case` objects drawn from a
 generator seeded by the test. ``extreme=False`` keeps logits within +-6, where even a
@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from autograder.cases.core import DTYPES, REDUCTIONS, Case, grad_output
-
-from .failure import CheckFailure
+from .core import DTYPES, REDUCTIONS, Case, defaults_case, grad_output
 
 ELEMENTWISE_SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5))
 LOSS_SHAPES: tuple[tuple[int, ...], ...] = ((), (7,), (3, 4), (2, 3, 5))
@@ -33,20 +30,14 @@ EXTREME_FLOAT32_RTOL = 2e-3
 EXTREME_REDUCTIONS: tuple[str, ...] = ("none", "sum")
 
 
-def rtol(case: Case) -> float | None:
-    """The rtol a check of ``case`` should use: None (the default by dtype) unless the case is
-    extreme and float32."""
+def with_tolerance(case: Case) -> Case:
+    """``case`` with the rtol its checks use: the default by dtype (None) unless the case is
+    extreme and float32 (then :data:`EXTREME_FLOAT32_RTOL`)."""
     x = case.inputs["input"]
-    return EXTREME_FLOAT32_RTOL if x.dtype == np.float32 and np.any(np.abs(x) >= EXTREME) else None
+    if x.dtype == np.float32 and np.any(np.abs(x) >= EXTREME):
+        case.rtol = EXTREME_FLOAT32_RTOL
+    return case
 
-
-@contextmanager
-def hint(message: str) -> Iterator[None]:
-    """Add ``Hint: message`` to a :class:`CheckFailure` raised inside the block (for visible tests)."""
-    try:
-        yield
-    except CheckFailure as failure:
-        raise CheckFailure(f"{failure}\n  Hint: {message}") from None
 
 
 def logits(gen: np.random.Generator, shape: Sequence[int], dtype: type, extreme: bool) -> np.ndarray:
@@ -59,12 +50,12 @@ def logits(gen: np.random.Generator, shape: Sequence[int], dtype: type, extreme:
     return np.asarray(z, dtype=dtype)
 
 
-
 def activation_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
     """Elementwise functions of ``input`` (sigmoid, log-sigmoid); grad_output shaped like the input."""
     gen = np.random.default_rng(seed)
     for shape, dtype in itertools.product(ELEMENTWISE_SHAPES, DTYPES):
-        yield Case({"input": logits(gen, shape, dtype, extreme)}, {}, grad_output(gen, shape, "none", dtype))
+        yield with_tolerance(Case({"input": logits(gen, shape, dtype, extreme)}, {},
+                                  grad_output(gen, shape, "none", dtype)))
 
 
 def softmax_cases(seed: int, *, extreme: bool = False, keepdim: bool = True) -> Iterator[Case]:
@@ -76,8 +67,8 @@ def softmax_cases(seed: int, *, extreme: bool = False, keepdim: bool = True) -> 
     for shape, dtype in itertools.product(((5,), (3, 4), (2, 3, 4)), DTYPES):
         for dim in (*range(len(shape)), -1):
             out_shape = shape if keepdim else tuple(np.delete(shape, dim))
-            yield Case({"input": logits(gen, shape, dtype, extreme)}, {"dim": dim},
-                       grad_output(gen, out_shape, "none", dtype))
+            yield with_tolerance(Case({"input": logits(gen, shape, dtype, extreme)}, {"dim": dim},
+                                      grad_output(gen, out_shape, "none", dtype)))
 
 
 def _binary_targets(gen: np.random.Generator, shape: tuple[int, ...], dtype: type, soft: bool = True) -> np.ndarray:
@@ -107,8 +98,8 @@ def bce_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
         inputs = {"input": np.asarray(p, dtype=dtype), "target": _binary_targets(gen, shape, dtype)}
         if weighted:
             inputs["weight"] = _weight(gen, shape[-1:], dtype)
-        yield Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
-                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+        yield with_tolerance(Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
+                                  mean_of=int(np.prod(shape)) if reduction == "mean" else None))
 
 
 def bce_logits_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
@@ -121,8 +112,8 @@ def bce_logits_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
             inputs["weight"] = _weight(gen, shape, dtype)
         if positive:
             inputs["pos_weight"] = _weight(gen, shape[-1:], dtype)
-        yield Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
-                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+        yield with_tolerance(Case(inputs, {"reduction": reduction}, grad_output(gen, shape, reduction, dtype),
+                                  mean_of=int(np.prod(shape)) if reduction == "mean" else None))
 
 
 def _class_indices(gen: np.random.Generator, loss_shape: tuple[int, ...], n_classes: int,
@@ -170,7 +161,7 @@ def cross_entropy_cases(seed: int, *, probabilities: bool = False, smoothing: Se
             options["label_smoothing"] = eps
         if ignore_index != -100:
             options["ignore_index"] = ignore_index
-        yield Case(inputs, options, grad_output(gen, loss_shape, reduction, dtype))
+        yield with_tolerance(Case(inputs, options, grad_output(gen, loss_shape, reduction, dtype)))
 
 
 def focal_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
@@ -187,9 +178,9 @@ def focal_cases(seed: int, *, extreme: bool = False) -> Iterator[Case]:
     for shape, dtype, reduction, alpha, gamma in itertools.product(
             LOSS_SHAPES[1::2], DTYPES, reductions, alphas, gammas):
         inputs = {"input": logits(gen, shape, dtype, extreme), "target": _binary_targets(gen, shape, dtype, False)}
-        yield Case(inputs, {"alpha": alpha, "gamma": gamma, "reduction": reduction},
-                   grad_output(gen, shape, reduction, dtype),
-                   mean_of=int(np.prod(shape)) if reduction == "mean" else None)
+        yield with_tolerance(Case(inputs, {"alpha": alpha, "gamma": gamma, "reduction": reduction},
+                                  grad_output(gen, shape, reduction, dtype),
+                                  mean_of=int(np.prod(shape)) if reduction == "mean" else None))
 
 
 def multi_margin_cases(seed: int) -> Iterator[Case]:
@@ -202,6 +193,102 @@ def multi_margin_cases(seed: int) -> Iterator[Case]:
                   "target": gen.integers(0, shape[-1], size=loss_shape).astype(np.int64)}
         if weighted:
             inputs["weight"] = _weight(gen, shape[-1:], dtype)
-        yield Case(inputs, {"p": p, "margin": margin, "reduction": reduction},
-                   grad_output(gen, loss_shape, reduction, dtype),
-                   mean_of=int(np.prod(loss_shape)) if reduction == "mean" else None)
+        yield with_tolerance(Case(inputs, {"p": p, "margin": margin, "reduction": reduction},
+                                  grad_output(gen, loss_shape, reduction, dtype),
+                                  mean_of=int(np.prod(loss_shape)) if reduction == "mean" else None))
+
+
+# ---------------------------------------------------------------- defaults and corners of torch's API
+
+
+def _reduced_shape(shape: tuple[int, ...], dim: int, keepdim: bool) -> tuple[int, ...]:
+    return shape if keepdim or not shape else tuple(np.delete(shape, dim))
+
+
+def softmax_defaults(seed: int, *, keepdim: bool = True) -> Iterator[Case]:
+    """``dim`` left out (torch's -1, the last dimension) on a 3-d input, where dim 1 would differ."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": logits(gen, (2, 3, 4), np.float64, False)},
+                        grad_output(gen, _reduced_shape((2, 3, 4), -1, keepdim), "none", np.float64))
+
+
+def degenerate_softmax_cases(seed: int, *, keepdim: bool = True) -> Iterator[Case]:
+    """Empty and 0-d inputs, as torch takes them: a reduced dimension of size 0 gives an empty
+    result (``logsumexp``: ``-inf``), an empty other dimension an empty result, and a 0-d input
+    (``dim`` 0 or -1) a 0-d result and a 0-d gradient."""
+    gen = np.random.default_rng((seed, 1))
+    for (shape, dim), dtype in itertools.product(
+            (((3, 0), -1), ((0, 4), 1), ((0,), 0), ((2, 0, 3), 1), ((), 0), ((), -1)), DTYPES):
+        yield Case({"input": logits(gen, shape, dtype, False)}, {"dim": dim},
+                   grad_output(gen, _reduced_shape(shape, dim, keepdim), "none", dtype))
+
+
+def bce_defaults(seed: int) -> Iterator[Case]:
+    """``weight`` and ``reduction`` left out (no weight, ``'mean'``), and ``grad_output`` (1)."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": gen.uniform(0.02, 0.98, size=(3, 4)),
+                         "target": _binary_targets(gen, (3, 4), np.float64)}, mean_of=12)
+
+
+def bce_logits_defaults(seed: int) -> Iterator[Case]:
+    """``weight``, ``pos_weight`` and ``reduction`` left out (none, none, ``'mean'``), and ``grad_output``."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": logits(gen, (3, 4), np.float64, False),
+                         "target": _binary_targets(gen, (3, 4), np.float64)}, mean_of=12)
+
+
+def cross_entropy_defaults(seed: int, *, probabilities: bool = False) -> Iterator[Case]:
+    """Every option left out: no weight, ``ignore_index`` -100 (one target is -100), ``'mean'``,
+    no smoothing; and ``grad_output``. With ``probabilities``, class-probability targets."""
+    gen = np.random.default_rng((seed, 0))
+    if probabilities:
+        raw = gen.uniform(0.0, 1.0, size=(5, 4))
+        target = raw / raw.sum(axis=1, keepdims=True)
+    else:
+        target = gen.integers(0, 4, size=5)
+        target[2] = -100
+    yield defaults_case({"input": logits(gen, (5, 4), np.float64, False), "target": target})
+
+
+def all_ignored_cases(seed: int, *, smoothing: Sequence[float] = (0.0,)) -> Iterator[Case]:
+    """Every target ignored (a batch of padding): (N, C) with N = 3 and N = 1, (N, C, d1), and an
+    unbatched (C,) input, with and without ``weight``, ``ignore_index`` -100 and 1, every
+    reduction. torch: ``'mean'`` is NaN (0 / 0), ``'sum'`` 0, and the gradient is 0 everywhere."""
+    gen = np.random.default_rng((seed, 2))
+    for shape, dtype, reduction, weighted, ignore_index, eps in itertools.product(
+            ((3, 4), (1, 4), (2, 3, 2), (4,)), DTYPES, REDUCTIONS, (False, True), (-100, 1), smoothing):
+        class_axis = 0 if len(shape) == 1 else 1
+        loss_shape = tuple(np.delete(shape, class_axis))
+        inputs = {"input": logits(gen, shape, dtype, False), "target": np.full(loss_shape, ignore_index)}
+        if weighted:
+            inputs["weight"] = _weight(gen, (shape[class_axis],), dtype)
+        options: dict[str, Any] = {"reduction": reduction, "ignore_index": ignore_index}
+        if eps:
+            options["label_smoothing"] = eps
+        yield Case(inputs, options, grad_output(gen, loss_shape, reduction, dtype))
+
+
+def rejected_cross_entropy_cases(seed: int) -> Iterator[Case]:
+    """Calls torch rejects: class-probability targets with an ``ignore_index`` that is a class
+    (0 or more), with and without ``weight``."""
+    gen = np.random.default_rng((seed, 3))
+    for shape, ignore_index in (((3, 4), 0), ((4,), 2), ((2, 3, 2), 1)):
+        class_axis = 0 if len(shape) == 1 else 1
+        raw = gen.uniform(0.0, 1.0, size=shape)
+        yield Case({"input": logits(gen, shape, np.float64, False), "target": raw / raw.sum(class_axis, keepdims=True)},
+                   {"ignore_index": ignore_index})
+
+
+def focal_defaults(seed: int) -> Iterator[Case]:
+    """``alpha``, ``gamma`` and ``reduction`` left out (torchvision's 0.25, 2 and ``'none'``), and
+    ``grad_output`` (for ``'none'``: ones)."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": logits(gen, (3, 4), np.float64, False),
+                         "target": _binary_targets(gen, (3, 4), np.float64, False)})
+
+
+def multi_margin_defaults(seed: int) -> Iterator[Case]:
+    """``p``, ``margin``, ``weight`` and ``reduction`` left out (1, 1.0, none, ``'mean'``), and ``grad_output``."""
+    gen = np.random.default_rng((seed, 0))
+    yield defaults_case({"input": gen.normal(0.0, 1.0, size=(6, 4)), "target": gen.integers(0, 4, size=6)},
+                        mean_of=6)

@@ -8,15 +8,14 @@ still defined. Every case is run in float64 and float32.
 
 from __future__ import annotations
 
-import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from autograder.cases.core import DTYPES, Case
-from autograder.cases.core import grad_output as upstream
+from .core import DTYPES, Case
+from .core import grad_output as upstream
 
 BATCH_SHAPES: tuple[tuple[int, ...], ...] = ((), (5,), (2, 3))
 CONCENTRATIONS: tuple[float, ...] = (0.05, 1.0, 20.0)
@@ -40,7 +39,6 @@ def probability_vectors(gen: np.random.Generator, shape: tuple[int, ...], concen
     return p / p.sum(-1, keepdims=True)
 
 
-
 def distribution_pair_cases(seed: int, *, zeros: bool = False, names: tuple[str, str] = ("p", "q"),
                             zeros_in_second: bool = True) -> Iterator[Case]:
     """Pairs of probability tensors ``(..., K)`` for K in 1, 4, 10 and every batch shape.
@@ -56,6 +54,12 @@ def distribution_pair_cases(seed: int, *, zeros: bool = False, names: tuple[str,
         second = probability_vectors(gen, shape, alpha, zeros and zeros_in_second)
         inputs = {names[0]: first.astype(dtype), names[1]: second.astype(dtype)}
         yield Case(inputs, {}, upstream(gen, batch, "none", dtype))
+
+
+def distribution_cases(seed: int, *, zeros: bool = False) -> Iterator[Case]:
+    """The first distribution ``p`` of each of :func:`distribution_pair_cases` (the same draws)."""
+    for case in distribution_pair_cases(seed, zeros=zeros):
+        yield Case({"p": case.inputs["p"]}, {}, case.grad_output)
 
 
 KL_SHAPES: tuple[tuple[int, ...], ...] = ((), (6,), (4, 5), (2, 3, 4))
@@ -88,7 +92,6 @@ def kl_cases(seed: int, *, zeros: bool = False) -> Iterator[Case]:
         yield Case(inputs, {"reduction": reduction, "log_target": log_target}, grad_output, mean_of)
 
 
-
 #: ``(input shape, var shape or None for a Python float)``: every variance layout torch accepts.
 GAUSSIAN_LAYOUTS: tuple[tuple[tuple[int, ...], tuple[int, ...] | None], ...] = (
     ((7,), (7,)), ((7,), None), ((4, 3), (4, 3)), ((4, 3), (4,)), ((4, 3), (4, 1)), ((4, 3), (1, 3)),
@@ -96,11 +99,12 @@ GAUSSIAN_LAYOUTS: tuple[tuple[tuple[int, ...], tuple[int, ...] | None], ...] = (
 )
 
 
-def gaussian_cases(seed: int) -> Iterator[Case]:
+def gaussian_cases(seed: int, *, float_var: bool | None = None) -> Iterator[Case]:
     """Inputs of ``F.gaussian_nll_loss`` for every variance layout, ``full``, ``eps`` and reduction.
 
     Variances span 1e-9 to 1e3 (about a quarter below ``eps``, where torch clamps them);
-    a ``None`` layout passes the variance as a Python float.
+    a ``None`` layout passes the variance as a Python float. ``float_var`` True or False
+    keeps only the cases whose variance is (or is not) a float, from the same draws.
     """
     gen = np.random.default_rng(seed)
     grid = itertools.product(GAUSSIAN_LAYOUTS, DTYPES, ("mean", "sum", "none"), (False, True), (1e-6, 1e-2))
@@ -113,8 +117,10 @@ def gaussian_cases(seed: int) -> Iterator[Case]:
             var = np.asarray(10.0 ** gen.uniform(-9, 3, size=var_shape), dtype=dtype)
         inputs = {"input": inp.astype(dtype), "target": target.astype(dtype), "var": var}
         options = {"full": full, "eps": eps, "reduction": reduction}
-        yield Case(inputs, options, upstream(gen, shape, reduction, dtype),
-                   int(np.prod(shape)) if reduction == "mean" else None)
+        case = Case(inputs, options, upstream(gen, shape, reduction, dtype),
+                    int(np.prod(shape)) if reduction == "mean" else None)
+        if float_var is None or float_var == isinstance(var, float):
+            yield case
 
 
 def poisson_cases(seed: int) -> Iterator[Case]:
@@ -190,16 +196,3 @@ def mixture_cases(seed: int, *, far: bool = False) -> Iterator[Case]:
         inputs = {name: value.astype(dtype) for name, value in inputs.items()}
         yield Case(inputs, {"reduction": reduction}, upstream(gen, (n,), reduction, dtype),
                    n if reduction == "mean" else None)
-
-
-def first_gradient(backward: Callable[..., Any]) -> Callable[..., Any]:
-    """A student's backward that returns a tuple, reduced to its first gradient.
-
-    For checks with respect to one input only (e.g. a variance passed as a Python float,
-    which has no gradient). Keeps the student's function name for messages.
-    """
-    @functools.wraps(backward)
-    def first(*args: Any, **kwargs: Any) -> Any:
-        grads = backward(*args, **kwargs)
-        return grads[0] if isinstance(grads, tuple | list) else grads
-    return first

@@ -1,4 +1,5 @@
-"""Seeded cases and checks for the ``backpropagation`` assignment (grader side).
+"""Checks for the ``backpropagation`` assignment (grader side; its cases are in
+:mod:`autograder.cases.backpropagation`).
 
 What the shared checks do not cover:
 
@@ -8,28 +9,27 @@ What the shared checks do not cover:
 - torch's ``gradcheck`` of a numpy forward/backward pair wrapped in a custom
   ``torch.autograd.Function`` (:func:`check_gradcheck`);
 - ``numerical_gradient`` and the scalar autodiff engine ``Value``, called through the
-  notebook's adapters (data in, data out; see :mod:`.backprop_programs`) and compared with
+  notebook's adapters (data in, data out; see :mod:`autograder.cases.backpropagation_programs`) and compared with
   torch autograd (:func:`check_numerical_gradient`, :func:`check_engine_forward`,
   :func:`check_engine_backward`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from .backprop_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
-from .checks import copies, describe
+from autograder.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
+from autograder.cases.core import Case
+
+from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
 from .reference import device, to_numpy, to_torch, torch_vjp
 from .student import call_student
-
-DTYPES: tuple[type, ...] = (np.float64, np.float32)
-
 
 
 def _as_tuple(value: Any, n: int, what: str) -> tuple[Any, ...]:
@@ -43,27 +43,8 @@ def _as_tuple(value: Any, n: int, what: str) -> tuple[Any, ...]:
 # ---------------------------------------------------------------- layers with a cache
 
 
-def layer_cases(seed: int, *, dtypes: Sequence[type] = DTYPES, count: int = 4) -> Iterator[tuple[dict, np.ndarray]]:
-    """``({"x", "W", "b"}, grad_output)`` for a linear layer: random sizes, batch 1 included."""
-    gen = np.random.default_rng(seed)
-    for dtype in dtypes:
-        for k in range(count):
-            n = 1 if k == 0 else int(gen.integers(2, 9))
-            d_in, d_out = (int(v) for v in gen.integers(1, 8, size=2))
-            inputs = {"x": gen.normal(size=(n, d_in)), "W": gen.normal(size=(d_out, d_in)) / np.sqrt(d_in),
-                      "b": gen.normal(size=d_out)}
-            yield ({k2: v.astype(dtype) for k2, v in inputs.items()},
-                   gen.normal(size=(n, d_out)).astype(dtype))
 
 
-def activation_cases(seed: int, *, dtypes: Sequence[type] = DTYPES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(x, grad_output)``: shapes (1, 1) to (2, 3, 4), exact zeros, and values up to +-1e4."""
-    gen = np.random.default_rng(seed)
-    for dtype in dtypes:
-        for shape, scale in (((1, 1), 1.0), ((5, 3), 3.0), ((2, 3, 4), 10.0), ((4, 6), 1e4)):
-            x = gen.normal(0.0, scale, size=shape)
-            x.reshape(-1)[::5] = 0.0
-            yield x.astype(dtype), gen.normal(size=shape).astype(dtype)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any] | None,
@@ -91,6 +72,16 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any] | None
                      warnings=back.warnings)
 
 
+def check_layer_cases(forward: Callable[..., Any], backward: Callable[..., Any] | None,
+                      reference: Callable[..., torch.Tensor], cases: Iterable[Case], wrt: Sequence[str]) -> int:
+    """:func:`check_layer` on every case (its ``inputs`` and ``grad_output``); return how many were checked."""
+    def check(case: Case) -> None:
+        check_layer(forward, backward, reference, case.inputs, wrt, case.grad_output, rtol=case.rtol, atol=case.atol)
+
+    return for_each_case(cases, check)
+
+
+
 def _check_shape(got: Any, shape: tuple[int, ...], what: str) -> None:
     """A gradient has the shape of what it differentiates; name the two usual ways to miss it."""
     got_shape = np.shape(got)
@@ -104,20 +95,6 @@ def _check_shape(got: Any, shape: tuple[int, ...], what: str) -> None:
     raise CheckFailure(message)
 
 
-def mlp_cases(seed: int, *, dtypes: Sequence[type] = DTYPES, count: int = 3
-              ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
-    """``(params, x, labels)`` for a ``D -> H1 -> H2 -> C`` MLP: random sizes, batch 1 included."""
-    gen = np.random.default_rng(seed)
-    for dtype in dtypes:
-        for k in range(count):
-            n = 1 if k == 0 else int(gen.integers(2, 12))
-            d, h1, h2 = (int(v) for v in gen.integers(1, 9, size=3))
-            c = int(gen.integers(2, 6))
-            params = {}
-            for i, (fan_in, fan_out) in enumerate(((d, h1), (h1, h2), (h2, c)), start=1):
-                params[f"W{i}"] = (gen.normal(size=(fan_out, fan_in)) * 1.5 / np.sqrt(fan_in)).astype(dtype)
-                params[f"b{i}"] = gen.normal(0.0, 0.5, size=fan_out).astype(dtype)
-            yield params, gen.normal(size=(n, d)).astype(dtype), gen.integers(0, c, size=n)
 
 
 def check_gradients(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
@@ -141,15 +118,18 @@ def check_gradients(student: Callable[..., Any], reference: Callable[..., torch.
         assert_close(got[name], grads[name], what=f"{what}, gradient w.r.t. {name}", warnings=result.warnings)
 
 
+def check_gradient_cases(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                         cases: Iterable[Case]) -> int:
+    """:func:`check_gradients` on every case (``inputs["params"]`` and the other inputs as data)."""
+    def check(case: Case) -> None:
+        data = {k: v for k, v in case.inputs.items() if k != "params"}
+        check_gradients(student, reference, case.inputs["params"], data)
+    return for_each_case(cases, check)
+
+
 # ---------------------------------------------------------------- finite differences
 
 
-def numerical_gradient_cases(seed: int) -> Iterator[tuple[np.ndarray, bool]]:
-    """``(x, transposed)``: float64 points of shapes (), (5,), (3, 4), (2, 3, 2), and a (4, 3) transposed view."""
-    gen = np.random.default_rng(seed)
-    for shape in ((), (5,), (3, 4), (2, 3, 2)):
-        yield gen.uniform(-1.5, 1.5, size=shape), False
-    yield gen.uniform(-1.5, 1.5, size=(4, 3)), True
 
 
 def check_numerical_gradient(adapter: Callable[..., Any], name: str, x: np.ndarray, transposed: bool = False) -> None:
