@@ -19,7 +19,7 @@ import torch
 
 from autograder.cases.core import Case
 
-from .checks import copies, describe
+from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
 from .reference import to_numpy, to_torch
@@ -105,8 +105,7 @@ def check_outputs(student: Callable[..., Any], reference: Callable[..., Any], ca
     ``names`` label the outputs of a tuple (e.g. ``("output", "running_mean", "running_var")``);
     lists are labelled by index. Returns the number of cases checked (none is an error).
     """
-    count = 0
-    for case in cases:
+    def check(case: Case) -> None:
         what = _describe(getattr(student, "__name__", "function"), case.inputs, case.options)
         tensors = {name: to_torch(value) for name, value in case.inputs.items()}
         try:
@@ -117,10 +116,8 @@ def check_outputs(student: Callable[..., Any], reference: Callable[..., Any], ca
         else:
             result = call_student(student, **copies(case.inputs), **case.options, what=what)
             _compare(result.value, expected, names, what, case, result.warnings)
-        count += 1
-    if count == 0:
-        raise ValueError("check_outputs was given no cases: the test would check nothing.")
-    return count
+
+    return for_each_case(cases, check)
 
 
 def check_gradients(student_backward: Callable[..., Any], reference: Callable[..., Any], cases: Iterable[Case],
@@ -128,8 +125,7 @@ def check_gradients(student_backward: Callable[..., Any], reference: Callable[..
     """``student_backward(**inputs, grad_output=g, **options)`` returns one gradient per name in ``wrt``:
     autograd's vector-Jacobian product of the reference's (first) output with ``g``, or ``None`` for an
     input the case leaves out. ``grad_output=None`` calls the student without it and torch with ones."""
-    count = 0
-    for case in cases:
+    def check(case: Case) -> None:
         upstream = {} if case.grad_output is None else {"grad_output": np.copy(case.grad_output)}
         what = _describe(getattr(student_backward, "__name__", "function"), {**case.inputs, **upstream}, case.options)
         tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in case.inputs.items()}
@@ -142,10 +138,8 @@ def check_gradients(student_backward: Callable[..., Any], reference: Callable[..
         result = call_student(student_backward, **copies(case.inputs), **upstream, **case.options, what=what)
         _compare(result.value, tuple(grads.get(name) for name in wrt), [f"gradient w.r.t. {n}" for n in wrt],
                  what, case, result.warnings)
-        count += 1
-    if count == 0:
-        raise ValueError("check_gradients was given no cases: the test would check nothing.")
-    return count
+
+    return for_each_case(cases, check)
 
 
 def check_sampler(sampler: Callable[..., Any], std_reference: Callable[..., torch.Tensor],
@@ -154,8 +148,7 @@ def check_sampler(sampler: Callable[..., Any], std_reference: Callable[..., torc
     shape whose elements look like independent draws from ``N(0, std^2)``, ``std`` being
     ``std_reference`` for the same options without the seed: mean, variance and kurtosis each within
     six standard errors; the same seed must give the same array and another seed another one."""
-    count = 0
-    for case in cases:
+    def check(case: Case) -> None:
         options = dict(case.options)
         what = describe(getattr(sampler, "__name__", "sampler"), {}, options)
         std = float(std_reference(**{k: v for k, v in options.items() if k != "seed"}))
@@ -180,7 +173,5 @@ def check_sampler(sampler: Callable[..., Any], std_reference: Callable[..., torc
                                "draw from np.random.default_rng(seed).")
         if np.array_equal(other, w):
             raise CheckFailure(f"{what}: seeds {options['seed']} and {options['seed'] + 1} gave the same array.")
-        count += 1
-    if count == 0:
-        raise ValueError("check_sampler was given no cases: the test would check nothing.")
-    return count
+
+    return for_each_case(cases, check)
