@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from grading_helpers import grade, released, source
+from grading_helpers import grade, points, released, source
 
 from autograder.notebooks import fill_solutions, grade_id, with_answers
 
 ASSIGNMENT = "gradient_flow"
 ACTIVATION_CELLS = ("test_leaky_relu", "test_elu", "test_silu", "test_gelu")
 
-
-def cell_points() -> dict[str, float]:
-    """Points of each autograded cell, from the source notebook's nbgrader metadata."""
-    return {grade_id(c): c.metadata["nbgrader"]["points"] for c in source(ASSIGNMENT).cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 UNBIASED_VARIANCE = '''
@@ -83,8 +78,8 @@ def clip_grad_value(grads, clip_value):
 
 @pytest.mark.xdist_group("gradient_flow")
 def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
-    points = cell_points()
-    full = sum(points.values())
+    cell_points = points(ASSIGNMENT)
+    full = sum(cell_points.values())
     release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
     solution = fill_solutions(release, src)
     answers = {grade_id(c): c.source for c in src.cells if grade_id(c) == "batch_norm"}
@@ -102,11 +97,11 @@ def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
     }
     scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions, jobs=2)
     assert all(o.status == "graded" for o in outcomes.values())
-    assert set(scores["solution"].cells) == set(points)
+    assert set(scores["solution"].cells) == set(cell_points)
     assert scores["solution"].total == full
     assert scores["stub"].total == 0
-    assert scores["activations_only"].total == sum(points[c] for c in ACTIVATION_CELLS)
-    assert scores["unbiased_variance"].total == full - points["test_batch_norm_forward"] - points[
+    assert scores["activations_only"].total == sum(cell_points[c] for c in ACTIVATION_CELLS)
+    assert scores["unbiased_variance"].total == full - cell_points["test_batch_norm_forward"] - cell_points[
         "test_batch_norm_backward"]
-    assert scores["no_mean_terms"].total == full - points["test_batch_norm_backward"]
-    assert scores["per_tensor_clipping"].total == full - points["test_clip_grad_norm"]
+    assert scores["no_mean_terms"].total == full - cell_points["test_batch_norm_backward"]
+    assert scores["per_tensor_clipping"].total == full - cell_points["test_clip_grad_norm"]

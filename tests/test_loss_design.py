@@ -7,9 +7,9 @@ mistakes, each in its own answer cell, so each must cost exactly its own test ce
 from __future__ import annotations
 
 import pytest
-from grading_helpers import grade, released, source
+from grading_helpers import grade, points, released, source
 
-from autograder.notebooks import fill_solutions, grade_id, with_answers
+from autograder.notebooks import fill_solutions, with_answers
 
 ASSIGNMENT = "loss_design"
 
@@ -113,16 +113,11 @@ LOST = {"contrastive": {"test_contrastive_forward", "test_contrastive_backward"}
         "dice": {"test_dice_forward", "test_dice_backward"}}
 
 
-def points() -> dict[str, int]:
-    """Points of every autograded cell, from the source notebook's nbgrader metadata."""
-    return {grade_id(c): c.metadata.nbgrader["points"] for c in source(ASSIGNMENT).cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
-
 
 @pytest.mark.xdist_group("loss_design")
 def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
     release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
-    cell_points = points()
+    cell_points = points(ASSIGNMENT)
     only_uncertainty = fill_solutions(release, src, only={"uncertainty"})
     mistaken = with_answers(fill_solutions(release, src), MISTAKES)
     scores, outcomes = grade(tmp_path, ASSIGNMENT, {"only_uncertainty": only_uncertainty, "mistaken": mistaken})

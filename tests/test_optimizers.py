@@ -7,17 +7,12 @@ lose exactly the cells that check what the mistake breaks, and nothing else.
 from __future__ import annotations
 
 import pytest
-from grading_helpers import grade, released, source
+from grading_helpers import grade, points, released, source
 
 from autograder.notebooks import fill_solutions, grade_id, is_solution, with_answers
 
 ASSIGNMENT = "optimizers"
 
-
-def points() -> dict[str, int]:
-    """Points of every autograded cell, from the source notebook's metadata."""
-    return {grade_id(c): c.metadata.nbgrader.points for c in source(ASSIGNMENT).cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 def mistaken(cell: str, replacements: list[tuple[str, str]]) -> dict[str, str]:
@@ -69,7 +64,7 @@ def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
     submissions["only_sgd"] = fill_solutions(release, src, only={"sgd"})
     scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions)
     assert all(o.status == "graded" for o in outcomes.values())
-    table = points()
+    table = points(ASSIGNMENT)
     assert set(scores["only_sgd"].cells) == set(table)
     assert {cell for cell, (score, _) in scores["only_sgd"].cells.items() if score > 0} == {"test_sgd",
                                                                                           "test_sgd_nesterov"}
