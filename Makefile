@@ -1,4 +1,5 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
+# make bench: grading, database, cluster and book timings on this machine (README "Grading a large course")
 # make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
 PYTHON ?= python3.11
 VENV   := .venv
@@ -10,7 +11,7 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint release selfcheck serve clean chromium
+.PHONY: venv book test lint release selfcheck serve clean chromium bench
 
 venv: $(STAMP)
 
@@ -43,6 +44,10 @@ release: $(STAMP)
 
 selfcheck: $(STAMP)
 	$(BIN)/python -m autograder selfcheck
+
+# where each grading setting pays, measured here (README "Grading a large course"); under 15 minutes
+bench: $(STAMP)
+	$(BIN)/python -m autograder.bench
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000

@@ -11,14 +11,16 @@ selfcheck  solutions score full marks, stubs zero, visible tests pass
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from . import cluster as cluster_mod
 from . import course as course_dir
+from . import database, grading, pool, results, submissions
 from . import feedback as feedback_mod
 from . import grades as grades_mod
-from . import grading, pool, results, submissions
 from . import selfcheck as selfcheck_mod
 
 COURSE_OPTION = click.option(
@@ -58,7 +60,14 @@ def release(assignments: tuple[str, ...]) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=pool.default_jobs(), show_default=True,
               help="Submissions graded at once, each in its own worker process.")
 @click.option("--force", is_flag=True, help="Regrade submissions already graded from the same notebook.")
-def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, force: bool) -> None:
+@click.option("--cluster", "cluster", metavar="ADDRESS", default=None,
+              help="Grade on a Dask cluster: a scheduler address (tcp://host:8786), or local[:N] for N worker "
+                   "processes started here. Replaces --jobs.")
+@click.option("--db", "db", metavar="URL", default=None,
+              help="The course's gradebook database from now on (postgresql://user:password@host/dbname); "
+                   "default: the SQLite file <course>/gradebook.db.")
+def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, force: bool, cluster: str | None,
+              db: str | None) -> None:
     """Grade ASSIGNMENT for every submission in SUBMITTED.
 
     SUBMITTED is nbgrader's layout (<student>/<assignment>/*.ipynb) or a flat folder of
@@ -68,6 +77,13 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
     """
     _assignment_names((assignment,))
     course = course_dir.prepare(course)
+    try:
+        if db is not None:
+            database.use(course, db)
+        if cluster is not None:
+            cluster_mod.parse_local(cluster)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     folder = submitted or course / "submitted"
     try:
         batch = submissions.find(folder, assignment)
@@ -76,7 +92,7 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
     if not batch:
         raise click.ClickException(f"no submissions for {assignment} in {folder}")
     try:
-        outcomes = grading.autograde(course, assignment, batch, jobs=jobs, force=force)
+        outcomes = grading.autograde(course, assignment, batch, jobs=jobs, force=force, cluster=cluster)
     except KeyboardInterrupt:
         done = results.load(course).get(assignment, {})
         graded = sum(done.get(s.student) is not None for s in batch)
@@ -86,7 +102,8 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
         if outcome.message:
             click.echo(f"{student}: {outcome.message}", err=True)
     graded = sum(o.status == "graded" for o in outcomes.values())
-    click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {course / 'gradebook.db'}")
+    gradebook = database.redacted(database.url_of(course))
+    click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {gradebook}")
 
 
 @main.command()
@@ -112,13 +129,27 @@ def grades(course: Path, output: Path | None) -> None:
     click.echo(f"wrote {count} students to {output}")
 
 
+def _selfcheck(name: str, db: str | None) -> selfcheck_mod.Report:
+    if db is None:
+        return selfcheck_mod.check(name)
+    with database.scratch(db) as url, tempfile.TemporaryDirectory(prefix=f"selfcheck-{name}-") as tmp:
+        database.use(course_dir.prepare(Path(tmp)), url)
+        return selfcheck_mod.check(name, workdir=Path(tmp))
+
+
 @main.command()
 @click.argument("assignments", nargs=-1)
-def selfcheck(assignments: tuple[str, ...]) -> None:
+@click.option("--db", "db", metavar="URL", default=None,
+              help="Grade in a scratch database on this PostgreSQL server (created, then dropped).")
+def selfcheck(assignments: tuple[str, ...], db: str | None) -> None:
     """Check ASSIGNMENTS (default: all): solutions full marks, stubs 0, visible tests pass."""
+    try:
+        db = db and database.normalise(db)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     failed = False
     for name in _assignment_names(assignments):
-        report = selfcheck_mod.check(name)
+        report = _selfcheck(name, db)
         click.echo(f"{name}: solutions {report.solved.total:g}/{report.solved.max_total:g}, "
                    f"stubs {report.stub.total:g}/{report.stub.max_total:g}, {len(report.solved.cells)} graded cells")
         for problem in report.problems:

@@ -14,6 +14,7 @@ import json
 import tempfile
 import warnings
 from collections.abc import Iterable
+from contextlib import nullcontext
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -22,7 +23,8 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from . import dblock, pool, results, submissions
+from . import cluster as cluster_mod
+from . import database, dblock, pool, results, submissions
 from .course import last_line, load_config, source_notebook
 from .notebooks import NotebookError, read_notebook
 
@@ -60,7 +62,9 @@ def grade_one(api: NbGraderAPI, course: Path, assignment: str, sub: submissions.
         return results.Outcome("error", str(err), digest)
     submissions.install(sub, course, assignment, name)
     sandbox = api.config.SandboxedExecute  # told, for this run only, where to report and which lock to release
-    with tempfile.TemporaryDirectory(prefix="autograde-report-") as tmp, dblock.exclusive(course) as lock_fd:
+    # SQLite: one writer at a time (dblock); PostgreSQL serialises concurrent writers itself
+    lock = dblock.exclusive(course) if database.is_sqlite(api.coursedir.db_url) else nullcontext(-1)
+    with tempfile.TemporaryDirectory(prefix="autograde-report-") as tmp, lock as lock_fd:
         report_file = Path(tmp) / "report.json"
         sandbox.report_file, sandbox.gradebook_lock_fd = str(report_file), lock_fd
         try:
@@ -83,8 +87,9 @@ def _grade_in_worker(course: Path, assignment: str, sub: submissions.Submission)
 
 
 def autograde(course: Path, assignment: str, batch: Iterable[submissions.Submission], progress: bool = True,
-              jobs: int = 1, force: bool = False) -> dict[str, results.Outcome]:
-    """Autograde every submission in ``batch`` with ``jobs`` worker processes; return every outcome.
+              jobs: int = 1, force: bool = False, cluster: str | None = None) -> dict[str, results.Outcome]:
+    """Autograde every submission in ``batch`` with ``jobs`` worker processes (or on the Dask
+    cluster at address ``cluster``, see :mod:`autograder.cluster`); return every outcome.
 
     Each outcome is recorded as soon as it is known, so an interrupted batch resumes where it
     stopped: a submission already graded from the same notebook against the same assignment
@@ -92,11 +97,11 @@ def autograde(course: Path, assignment: str, batch: Iterable[submissions.Submiss
     """
     with warnings.catch_warnings():  # nbgrader's own SQLAlchemy warnings would garble the progress bar
         warnings.simplefilter("ignore", SAWarning)
-        return _autograde(course, assignment, list(batch), progress, jobs, force)
+        return _autograde(course, assignment, list(batch), progress, jobs, force, cluster)
 
 
 def _autograde(course: Path, assignment: str, batch: list[submissions.Submission], progress: bool, jobs: int,
-               force: bool) -> dict[str, results.Outcome]:
+               force: bool, cluster: str | None = None) -> dict[str, results.Outcome]:
     api = api_for(course)
     ensure_assignment(api, assignment)
     recorded = results.load(course).get(assignment, {})
@@ -110,7 +115,8 @@ def _autograde(course: Path, assignment: str, batch: list[submissions.Submission
             outcomes[sub.student] = previous
         else:
             todo.append(sub)
-    finished = (pool.run(_grade_in_worker, course, assignment, todo, jobs) if jobs > 1 and len(todo) > 1
+    finished = (cluster_mod.graded_on(cluster, course, assignment, todo) if cluster and todo
+                else pool.run(_grade_in_worker, course, assignment, todo, jobs) if jobs > 1 and len(todo) > 1
                 else ((sub, grade_one(api, course, assignment, sub)) for sub in todo))
     failures = 0
     with tqdm(total=len(batch), initial=len(batch) - len(todo), desc=f"autograde {assignment}", unit="nb",

@@ -25,3 +25,13 @@ def book_build(tmp_path_factory) -> BookBuild:
     root = tmp_path_factory.mktemp("book")
     log = build_book(root)
     return BookBuild(root=root, html=root / "_build" / "html", log=log)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The URL of a real PostgreSQL server (loopback, temporary directory) shared by the session's
+    tests; stopped and deleted after them. Tests give each course a scratch database of its own
+    (``autograder.database.scratch``); mark them ``xdist_group("postgres")`` so one server serves all."""
+    from autograder import pg_server
+    with pg_server.running() as url:
+        yield url

@@ -1,0 +1,76 @@
+"""The gradebook on a real PostgreSQL server (started by the suite, see conftest ``postgres``):
+autograde (parallel, no file lock), feedback, grades, selfcheck and plain ``nbgrader export``."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_helpers import released, source
+from test_cli import cli
+
+from autograder import database
+from autograder.dblock import LOCK_NAME
+from autograder.notebooks import fill_solutions
+from autograder.selfcheck import cell_scores
+
+ASSIGNMENT = "regression_losses"
+
+
+def test_database_urls_are_normalised_for_psycopg():
+    assert database.normalise("postgresql://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
+    assert database.normalise("postgres://h/d") == "postgresql+psycopg://h/d"
+    assert database.normalise("sqlite:////tmp/g.db") == "sqlite:////tmp/g.db"
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        database.normalise("mysql://h/d")
+    assert database.redacted("postgresql+psycopg://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
+
+
+@pytest.mark.xdist_group("postgres")
+def test_every_course_command_works_on_a_postgresql_gradebook(tmp_path, postgres):
+    course, inbox = tmp_path / "course", tmp_path / "inbox"
+    inbox.mkdir()
+    release, src = released(tmp_path / "scratch", ASSIGNMENT), source(ASSIGNMENT)
+    nbformat.write(fill_solutions(release, src), inbox / "alice.ipynb")
+    nbformat.write(fill_solutions(release, src, only={"mse"}), inbox / "bob.ipynb")
+    nbformat.write(release, inbox / "carol.ipynb")
+    with database.scratch(postgres) as url:
+        graded = cli("autograde", ASSIGNMENT, str(inbox), "--course", str(course), "--db", url, "--jobs", "2")
+        assert graded.returncode == 0, graded.stderr[-3000:]
+        assert "graded 3 of 3" in graded.stdout and "postgresql+psycopg://" in graded.stdout
+        assert not (course / "gradebook.db").exists() and not (course / LOCK_NAME).exists()
+        assert database.url_of(course) == database.normalise(url)
+        totals = {s: cell_scores(database.normalise(url), ASSIGNMENT, s).total for s in ("alice", "bob", "carol")}
+        assert totals == {"alice": 25, "bob": 5, "carol": 0}
+
+        feedback = cli("feedback", ASSIGNMENT, "--course", str(course))
+        assert feedback.returncode == 0, feedback.stderr[-3000:]
+        html = (course / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "Score: 5.0 / 25.0" in html and "BEGIN HIDDEN TESTS" not in html
+
+        out = tmp_path / "grades.csv"
+        exported = cli("grades", "--course", str(course), "-o", str(out))
+        assert exported.returncode == 0, exported.stderr[-3000:]
+        assert {r["student"]: float(r["total"]) for r in csv.DictReader(out.open())} == totals
+
+        plain = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to",
+                                str(tmp_path / "nb.csv")], cwd=course, capture_output=True, text=True)
+        assert plain.returncode == 0, plain.stderr[-3000:]
+        assert {r["student_id"]: float(r["score"]) for r in csv.DictReader((tmp_path / "nb.csv").open())} == totals
+
+
+@pytest.mark.xdist_group("postgres")
+def test_selfcheck_grades_in_a_scratch_database_that_is_dropped(postgres):
+    from sqlalchemy import create_engine, text
+    checked = cli("selfcheck", ASSIGNMENT, "--db", postgres)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert f"{ASSIGNMENT}: solutions 25/25, stubs 0/25" in checked.stdout
+    engine = create_engine(database.normalise(postgres))
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT datname FROM pg_database")).scalars().all()
+    engine.dispose()
+    assert not [n for n in names if n.startswith("autograder_scratch_")]

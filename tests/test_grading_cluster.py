@@ -1,0 +1,99 @@
+"""Grading on a real Dask ``LocalCluster`` (2 worker processes): the same scores as the local
+pool, cell for cell (red-team submissions included), and a worker killed mid-batch loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import nbformat
+import pytest
+from distributed import default_client
+from grading_helpers import configure, grade, released, source
+from nbgrader.api import Gradebook
+from redteam.attacks import attacks
+from test_grading_redteam import POINTS
+
+from autograder import cluster, database, grading, results
+from autograder.feedback import generate
+from autograder.notebooks import fill_solutions
+from autograder.selfcheck import cell_scores
+from autograder.submissions import Submission
+
+ASSIGNMENT = "regression_losses"
+SETTINGS = "c.SandboxedExecute.timeout = 10\nc.SandboxedExecute.memory_mb = 1024\n"
+ATTACKS = ("edit_test_cell", "always_equal_object", "kernel_exit", "infinite_loop")
+
+
+def test_cluster_addresses():
+    assert cluster.parse_local("local:3") == 3 and cluster.parse_local("tcp://10.0.0.1:8786") is None
+    assert cluster.parse_local("local") >= 1
+    with pytest.raises(ValueError, match="positive number"):
+        cluster.parse_local("local:0")
+
+
+@pytest.mark.xdist_group("grading_cluster")
+def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
+    pool_course = configure(tmp_path / "pool", SETTINGS)
+    dask_course = configure(tmp_path / "dask", SETTINGS)
+    release, src = released(pool_course, ASSIGNMENT), source(ASSIGNMENT)
+    notebooks = {"solved": fill_solutions(release, src), "stub": release,
+                 "partial": fill_solutions(release, src, only={"mse"}), "absent": None}
+    chosen = [a for a in attacks(str(dask_course)) if a.name in ATTACKS]
+    for attack in chosen:
+        notebooks[attack.name] = fill_solutions(release, src)
+        attack.build(notebooks[attack.name])
+
+    local_scores, local_outcomes = grade(pool_course, ASSIGNMENT, notebooks, jobs=2)
+    inbox = pool_course / "inbox"
+    batch = [Submission(s, inbox / f"{s}.ipynb" if nb is not None else None)
+             for s, nb in notebooks.items()]
+    outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+
+    url = database.url_of(dask_course)
+    dask_scores = {s: cell_scores(url, ASSIGNMENT, s) for s, o in outcomes.items() if o.status == "graded"}
+    assert {s: sc.cells for s, sc in dask_scores.items()} == {s: sc.cells for s, sc in local_scores.items()}
+    assert {s: (o.status, o.message) for s, o in outcomes.items()} == \
+           {s: (o.status, o.message) for s, o in local_outcomes.items()}
+    expected = {"solved": 25, "stub": 0, "partial": 5} | {a.name: 25 - sum(POINTS[g] for g in a.zero) for a in chosen}
+    assert {s: sc.total for s, sc in dask_scores.items()} == expected
+    assert outcomes["absent"].status == "error" and "kernel died" in outcomes["kernel_exit"].message
+    assert results.load(dask_course)[ASSIGNMENT] == outcomes
+    assert set(generate(dask_course, ASSIGNMENT).values()) == {"ok"}  # the autograded notebooks came back
+
+    again = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:1")
+    assert again == outcomes  # a rerun grades nothing: every submission is recorded once
+
+
+@pytest.mark.xdist_group("grading_cluster")
+def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, monkeypatch):
+    course = configure(tmp_path / "course", SETTINGS)
+    release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
+    inbox = course / "inbox"
+    inbox.mkdir()
+    students = [f"s{i}" for i in range(5)]
+    for i, student in enumerate(students):
+        nbformat.write(fill_solutions(release, src, only={"mse"} if i % 2 else None), inbox / f"{student}.ipynb")
+    killed: list[int] = []
+    real_record = cluster.record
+
+    def record_then_kill(course_, assignment, sub, graded):
+        if not killed:  # after the first result: kill a worker that is grading a submission now
+            client = default_client()
+            busy = [w for w, keys in client.processing().items() if keys]
+            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        return real_record(course_, assignment, sub, graded)
+
+    monkeypatch.setattr(cluster, "record", record_then_kill)
+    batch = [Submission(s, inbox / f"{s}.ipynb") for s in students]
+    outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+    assert killed
+    assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(students, "graded")
+    with Gradebook(database.url_of(course)) as gb:
+        rows = sorted(s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions)
+    assert rows == students
+    url = database.url_of(course)
+    assert {s: cell_scores(url, ASSIGNMENT, s).total for s in students} == \
+           {s: 5 if i % 2 else 25 for i, s in enumerate(students)}
