@@ -48,6 +48,7 @@ class Job:
     assignment: str
     student: str
     notebook: bytes | None  # the submitted notebook; None when the student submitted none
+    notebook_name: str  # its file name (messages about it name it as the local pool does)
     source_name: str  # file name of the assignment's source notebook
     source: bytes  # the source notebook (solutions, hidden tests, points)
     settings: dict  # the course's nbgrader configuration, section -> {trait: value}
@@ -107,7 +108,8 @@ def job_for(course: Path, assignment: str, sub: submissions.Submission) -> Job:
     if sub.notebook is not None and notebook is None:
         notebook = b""  # named but unreadable: the worker reports it as not a notebook
     settings = {section: dict(values) for section, values in load_config(course).items() if isinstance(values, dict)}
-    return Job(assignment, sub.student, notebook, source.name, source.read_bytes(), settings)
+    name = sub.notebook.name if sub.notebook is not None else ""
+    return Job(assignment, sub.student, notebook, name, source.name, source.read_bytes(), settings)
 
 
 def run(client: Client, course: Path, assignment: str,
@@ -203,11 +205,11 @@ def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
 def grade_job(job: Job) -> Graded:
     """Grade one submission on this worker and return everything the coordinator records."""
     root, api = _worker_course(job)
-    inbox = root / "inbox"
-    inbox.mkdir(exist_ok=True)
+    inbox = root / "inbox" / job.student
+    inbox.mkdir(parents=True, exist_ok=True)
     path = None
     if job.notebook is not None:
-        path = inbox / f"{job.student}.ipynb"
+        path = inbox / job.notebook_name
         path.write_bytes(job.notebook)
     try:
         outcome = grading.grade_one(api, root, job.assignment, submissions.Submission(job.student, path))
@@ -217,8 +219,6 @@ def grade_job(job: Job) -> Graded:
         return Graded(outcome, notebook, *_rows(api.coursedir.db_url, job.assignment, job.student))
     finally:
         _forget(root, api.coursedir.db_url, job.assignment, job.student)
-        if path is not None:
-            path.unlink(missing_ok=True)
 
 
 def _rows(db_url: str, assignment: str, student: str) -> tuple[list[Row], list[Row], list[Row]]:
@@ -235,7 +235,7 @@ def _rows(db_url: str, assignment: str, student: str) -> tuple[list[Row], list[R
 
 def _forget(root: Path, db_url: str, assignment: str, student: str) -> None:
     """Remove the student's files and rows from the worker's private course (it grades the next one)."""
-    for folder in ("submitted", "autograded"):
+    for folder in ("inbox", "submitted", "autograded"):
         shutil.rmtree(root / folder / student, ignore_errors=True)
     with Gradebook(db_url) as gb:
         try:

@@ -38,7 +38,8 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
     dask_course = configure(tmp_path / "dask", SETTINGS)
     release, src = released(pool_course, ASSIGNMENT), source(ASSIGNMENT)
     notebooks = {"solved": fill_solutions(release, src), "stub": release,
-                 "partial": fill_solutions(release, src, only={"mse"}), "absent": None}
+                 "partial": fill_solutions(release, src, only={"mse"}), "absent": None, "broken": tmp_path / "x.ipynb"}
+    notebooks["broken"].write_text("{ not json")
     chosen = [a for a in attacks(str(dask_course)) if a.name in ATTACKS]
     for attack in chosen:
         notebooks[attack.name] = fill_solutions(release, src)
@@ -46,7 +47,7 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
 
     local_scores, local_outcomes = grade(pool_course, ASSIGNMENT, notebooks, jobs=2)
     inbox = pool_course / "inbox"
-    batch = [Submission(s, inbox / f"{s}.ipynb" if nb is not None else None)
+    batch = [Submission(s, nb if not isinstance(nb, nbformat.NotebookNode) else inbox / f"{s}.ipynb")
              for s, nb in notebooks.items()]
     outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:2")
 
@@ -58,6 +59,7 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
     expected = {"solved": 25, "stub": 0, "partial": 5} | {a.name: 25 - sum(POINTS[g] for g in a.zero) for a in chosen}
     assert {s: sc.total for s, sc in dask_scores.items()} == expected
     assert outcomes["absent"].status == "error" and "kernel died" in outcomes["kernel_exit"].message
+    assert outcomes["broken"].message.startswith("x.ipynb is not a valid notebook")
     assert results.load(dask_course)[ASSIGNMENT] == outcomes
     assert set(generate(dask_course, ASSIGNMENT).values()) == {"ok"}  # the autograded notebooks came back
 
