@@ -102,7 +102,7 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
         if outcome.message:
             click.echo(f"{student}: {outcome.message}", err=True)
     graded = sum(o.status == "graded" for o in outcomes.values())
-    gradebook = database.redacted(database.url_of(course))
+    gradebook = database.redacted(course_dir.gradebook_url(course))
     click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {gradebook}")
 
 

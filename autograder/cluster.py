@@ -20,6 +20,7 @@ own kernel process.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -198,6 +199,9 @@ def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
         config.Exchange.root = str(root / "exchange")
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         grading.ensure_assignment(api, job.assignment)
+        # the test cells run in this process and call the checking package (torch): import it now, so
+        # that a fresh worker's first submission is not charged the import within a cell's time limit
+        importlib.import_module("autograder.checking")
         _courses[key] = (root, api)
     return _courses[key]
 

@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from .course import CONFIG_NAME, DEFAULT_COURSE, load_config
+from .course import CONFIG_NAME, DEFAULT_COURSE
 
 _SETTING = "c.CourseDirectory.db_url = "
 _POSTGRES = ("postgresql", "postgres")
@@ -46,11 +45,6 @@ def normalise(url: str) -> str:
 def is_sqlite(url: str) -> bool:
     """Whether ``url`` is a SQLite gradebook (which needs the file lock of :mod:`autograder.dblock`)."""
     return url.split("://", 1)[0].split("+", 1)[0] == "sqlite"
-
-
-def url_of(course: Path) -> str:
-    """The gradebook URL of a course directory, as nbgrader reads it there."""
-    return CourseDirectory(config=load_config(course)).db_url
 
 
 def use(course: Path, url: str) -> str:

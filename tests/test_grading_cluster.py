@@ -9,20 +9,22 @@ import signal
 import nbformat
 import pytest
 from distributed import default_client
-from grading_helpers import configure, grade, released, source
+from grading_helpers import configure, grade, points, points_of, released, source
 from nbgrader.api import Gradebook
 from redteam.attacks import attacks
-from test_grading_redteam import POINTS
 
-from autograder import cluster, database, grading, results
+from autograder import cluster, grading, results
+from autograder.course import gradebook_url
 from autograder.feedback import generate
 from autograder.notebooks import fill_solutions
 from autograder.selfcheck import cell_scores
 from autograder.submissions import Submission
 
 ASSIGNMENT = "regression_losses"
-SETTINGS = "c.SandboxedExecute.timeout = 10\nc.SandboxedExecute.memory_mb = 1024\n"
-ATTACKS = ("edit_test_cell", "always_equal_object", "kernel_exit", "infinite_loop")
+SETTINGS = "c.SandboxedExecute.memory_mb = 1024\n"  # the default per-cell timeout: no attack here needs it
+POINTS = points(ASSIGNMENT)
+FULL, MSE_ONLY = sum(POINTS.values()), points_of(ASSIGNMENT, {"mse"})
+ATTACKS = ("edit_test_cell", "always_equal_object", "kernel_exit", "memory_bomb")
 
 
 def test_cluster_addresses():
@@ -51,12 +53,13 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
              for s, nb in notebooks.items()]
     outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:2")
 
-    url = database.url_of(dask_course)
+    url = gradebook_url(dask_course)
     dask_scores = {s: cell_scores(url, ASSIGNMENT, s) for s, o in outcomes.items() if o.status == "graded"}
     assert {s: sc.cells for s, sc in dask_scores.items()} == {s: sc.cells for s, sc in local_scores.items()}
     assert {s: (o.status, o.message) for s, o in outcomes.items()} == \
            {s: (o.status, o.message) for s, o in local_outcomes.items()}
-    expected = {"solved": 25, "stub": 0, "partial": 5} | {a.name: 25 - sum(POINTS[g] for g in a.zero) for a in chosen}
+    expected = {"solved": FULL, "stub": 0, "partial": MSE_ONLY} | {a.name: FULL - sum(POINTS[g] for g in a.zero)
+                                                                  for a in chosen}
     assert {s: sc.total for s, sc in dask_scores.items()} == expected
     assert outcomes["absent"].status == "error" and "kernel died" in outcomes["kernel_exit"].message
     assert outcomes["broken"].message.startswith("x.ipynb is not a valid notebook")
@@ -68,7 +71,7 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
 
 
 @pytest.mark.xdist_group("grading_cluster")
-def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, monkeypatch):
+def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, monkeypatch):
     course = configure(tmp_path / "course", SETTINGS)
     release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
     inbox = course / "inbox"
@@ -76,26 +79,37 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, monkeypatch):
     students = [f"s{i}" for i in range(5)]
     for i, student in enumerate(students):
         nbformat.write(fill_solutions(release, src, only={"mse"} if i % 2 else None), inbox / f"{student}.ipynb")
+    batch = [Submission(s, inbox / f"{s}.ipynb") for s in students]
     killed: list[int] = []
+    recorded: list[str] = []
+    interrupted: list[str] = []
     real_record = cluster.record
 
-    def record_then_kill(course_, assignment, sub, graded):
+    def kill_then_interrupt(course_, assignment, sub, graded):
         if not killed:  # after the first result: kill a worker that is grading a submission now
             client = default_client()
             busy = [w for w, keys in client.processing().items() if keys]
             pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
+        if len(recorded) == 3 and not interrupted:
+            interrupted.append(sub.student)
+            raise KeyboardInterrupt  # Ctrl-C as the fourth result comes in
+        recorded.append(sub.student)
         return real_record(course_, assignment, sub, graded)
 
-    monkeypatch.setattr(cluster, "record", record_then_kill)
-    batch = [Submission(s, inbox / f"{s}.ipynb") for s in students]
+    monkeypatch.setattr(cluster, "record", kill_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+    assert killed and sorted(results.load(course)[ASSIGNMENT]) == sorted(recorded)
+
+    first = list(recorded)
     outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster="local:2")
-    assert killed
+    assert sorted(recorded[3:]) == sorted(set(students) - set(first))  # the rerun grades only the rest
     assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(students, "graded")
-    with Gradebook(database.url_of(course)) as gb:
+    url = gradebook_url(course)
+    with Gradebook(url) as gb:
         rows = sorted(s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions)
-    assert rows == students
-    url = database.url_of(course)
+    assert rows == students  # one row each: none lost to the dead worker, none counted twice
     assert {s: cell_scores(url, ASSIGNMENT, s).total for s in students} == \
-           {s: 5 if i % 2 else 25 for i, s in enumerate(students)}
+           {s: MSE_ONLY if i % 2 else FULL for i, s in enumerate(students)}
