@@ -20,6 +20,7 @@ own kernel process.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import shutil
 import tempfile
@@ -37,7 +38,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from . import grading, pool, results, submissions
-from .course import load_config, source_notebook
+from .course import load_config, prepare, source_notebook
 
 Row = tuple[str, str, object]  # (notebook, grade id, value)
 
@@ -188,7 +189,10 @@ def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
     (made once per worker process, with its own SQLite gradebook)."""
     key = (job.assignment, job.source_name, dask.base.tokenize(job.source, job.settings))
     if key not in _courses:
-        root = Path(tempfile.mkdtemp(prefix=f"autograde-{job.assignment}-"))
+        # prepare(): a course directory, and this interpreter's scripts on PATH (nbgrader runs alembic),
+        # which a worker started elsewhere (`dask worker`) may not have
+        root = prepare(Path(tempfile.mkdtemp(prefix=f"autograde-{job.assignment}-")))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         (root / "source" / job.assignment).mkdir(parents=True)
         (root / "source" / job.assignment / job.source_name).write_bytes(job.source)
         config = Config(job.settings)

@@ -34,8 +34,16 @@ def test_cluster_addresses():
         cluster.parse_local("local:0")
 
 
+@pytest.fixture(scope="module")
+def scheduler() -> str:
+    """The address of a LocalCluster of 2 worker processes shared by this module's tests, which
+    reach it as a remote cluster (``--cluster tcp://…``); ``local:N`` is the same code path."""
+    with cluster.connect("local:2") as client:
+        yield client.scheduler.address
+
+
 @pytest.mark.xdist_group("grading_cluster")
-def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
+def test_cluster_grades_exactly_as_the_local_pool(tmp_path, scheduler):
     pool_course = configure(tmp_path / "pool", SETTINGS)
     dask_course = configure(tmp_path / "dask", SETTINGS)
     release, src = released(pool_course, ASSIGNMENT), source(ASSIGNMENT)
@@ -51,7 +59,7 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
     inbox = pool_course / "inbox"
     batch = [Submission(s, nb if not isinstance(nb, nbformat.NotebookNode) else inbox / f"{s}.ipynb")
              for s, nb in notebooks.items()]
-    outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+    outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
 
     url = gradebook_url(dask_course)
     dask_scores = {s: cell_scores(url, ASSIGNMENT, s) for s, o in outcomes.items() if o.status == "graded"}
@@ -71,7 +79,7 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path):
 
 
 @pytest.mark.xdist_group("grading_cluster")
-def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, monkeypatch):
+def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, monkeypatch, scheduler):
     course = configure(tmp_path / "course", SETTINGS)
     release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
     inbox = course / "inbox"
@@ -100,11 +108,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, mo
 
     monkeypatch.setattr(cluster, "record", kill_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+        grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
     assert killed and sorted(results.load(course)[ASSIGNMENT]) == sorted(recorded)
 
     first = list(recorded)
-    outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster="local:2")
+    outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
     assert sorted(recorded[3:]) == sorted(set(students) - set(first))  # the rerun grades only the rest
     assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(students, "graded")
     url = gradebook_url(course)
