@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 
 def multilabel_data(n: int, weights: np.ndarray, biases: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` points x ~ N(0, I_d) and labels drawn independently, P(y_k = 1 | x) = sigmoid(x . weights[:, k] + biases[k]).
+    """``n`` points x ~ N(0, I_d), labels drawn independently: P(y_k = 1 | x) = sigmoid(x . weights[:, k] + biases[k]).
 
     ``weights`` has shape (d, K) and ``biases`` shape (K,): a negative bias makes label k rare.
     """
