@@ -69,6 +69,14 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10)
     return float(ece)
 
 
+def expected_binary_focal(q: torch.Tensor, p: float, gamma: float) -> torch.Tensor:
+    """Expected binary focal loss of the prediction ``q`` (elementwise) for a label that is 1 with probability ``p``.
+
+    ``-p (1 - q)^gamma log q - (1 - p) q^gamma log(1 - q)``; ``gamma = 0`` is the expected cross-entropy.
+    """
+    return -p * (1 - q) ** gamma * torch.log(q) - (1 - p) * q ** gamma * torch.log(1 - q)
+
+
 def dcg_at_k(relevance_in_ranked_order: np.ndarray, k: int) -> np.ndarray:
     """DCG@k of rows of relevance grades listed in ranked order: sum of (2^rel - 1) / log2(position + 1)."""
     rel = relevance_in_ranked_order[..., :k]
