@@ -56,17 +56,45 @@ def balanced_accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """ECE of the top-class confidence: the bin-weighted mean of |accuracy - confidence| over equal-width bins."""
+def reliability_bins(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-class confidence against accuracy in ``bins`` equal-width confidence bins.
+
+    ``probs`` ``(n, K)`` rows of class probabilities, ``y`` ``(n,)`` integer labels. Returns, per bin, the mean
+    confidence, the accuracy and the fraction of the examples in it (``nan`` confidence/accuracy for empty bins).
+    """
     confidence, pred = probs.max(axis=1), probs.argmax(axis=1)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
+    which = np.clip(np.digitize(confidence, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    mean_conf, accuracy, share = np.full(bins, np.nan), np.full(bins, np.nan), np.zeros(bins)
     for b in range(bins):
         in_bin = which == b
         if in_bin.any():
-            ece += in_bin.mean() * abs(np.mean(pred[in_bin] == y[in_bin]) - confidence[in_bin].mean())
-    return float(ece)
+            mean_conf[b], accuracy[b] = confidence[in_bin].mean(), np.mean(pred[in_bin] == y[in_bin])
+            share[b] = in_bin.mean()
+    return mean_conf, accuracy, share
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """ECE of the top-class confidence: the bin-weighted mean of |accuracy - confidence| over equal-width bins."""
+    mean_conf, accuracy, share = reliability_bins(probs, y, bins)
+    filled = share > 0
+    return float(np.sum(share[filled] * np.abs(accuracy[filled] - mean_conf[filled])))
+
+
+def plot_reliability(ax: Axes, probs: np.ndarray, y: np.ndarray, label: str, bins: int = 10) -> None:
+    """Reliability diagram: accuracy against mean confidence per bin, with the diagonal of perfect calibration."""
+    mean_conf, accuracy, _ = reliability_bins(probs, y, bins)
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1)
+    ax.plot(mean_conf, accuracy, "o-", ms=4, label=f"{label} (ECE {expected_calibration_error(probs, y, bins):.3f})")
+    ax.set(xlabel="confidence (mean in bin)", ylabel="accuracy in bin", xlim=(0, 1), ylim=(0, 1))
+    ax.set_aspect("equal")
+
+
+def expected_binary_focal(q: torch.Tensor, p: float, gamma: float) -> torch.Tensor:
+    """Expected binary focal loss of the prediction ``q`` (elementwise) for a label that is 1 with probability ``p``.
+
+    ``-p (1 - q)^gamma log q - (1 - p) q^gamma log(1 - q)``; ``gamma = 0`` is the expected cross-entropy.
+    """
+    return -p * (1 - q) ** gamma * torch.log(q) - (1 - p) * q ** gamma * torch.log(1 - q)
 
 
 def dcg_at_k(relevance_in_ranked_order: np.ndarray, k: int) -> np.ndarray:
