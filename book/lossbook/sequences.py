@@ -12,14 +12,21 @@ Conventions follow PyTorch so that every function can be checked against it:
 * CRF: one sequence, ``emissions`` ``(T, K)``, ``transitions[i, j]`` the score of tag ``i`` followed by
   tag ``j``, ``start`` and ``end`` ``(K,)`` the scores of the first and last tag.
 
-All numpy functions work in float64 and use no torch.
+The exercise functions (``rnn_bptt``, ``lstm_cell_forward``/``_backward``, ``ctc_loss``/``ctc_backward``,
+``crf_nll``/``crf_backward`` and what they call) work in float64 numpy and use no torch; the experiment
+helpers at the end use torch.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
+import torch
+from matplotlib.axes import Axes
+
+from .backprop import draw_graph
 
 
 def logsumexp(v: np.ndarray | list[float], axis: int | None = None) -> np.ndarray:
@@ -325,3 +332,86 @@ def crf_backward(emissions: np.ndarray, tags: np.ndarray, transitions: np.ndarra
     np.add.at(observed_pairs, (tags[:-1], tags[1:]), 1.0)
     return {"emissions": marginals - onehot, "transitions": pairs.sum(axis=0) - observed_pairs,
             "start": marginals[0] - onehot[0], "end": marginals[-1] - onehot[-1]}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Experiment helpers (torch)
+
+
+def draw_unrolled_rnn(ax: Axes, values: dict[str, float], grads: dict[str, float], local: dict[str, float],
+                      steps: int) -> None:
+    """Draw a scalar RNN ``a_t = tanh(w x_t + u a_{t-1})`` unrolled over ``steps`` steps, with the loss ``L`` read
+    from the last state. Node labels show ``value | dL/dnode`` from ``values`` and ``grads`` (keys ``a0..aT``,
+    ``x1..xT``, ``L``); each arrow shows its local derivative from ``local`` (keys ``"a{t-1}->a{t}"``,
+    ``"x{t}->a{t}"``, ``"a{T}->L"``)."""
+    positions = {f"a{t}": (2.0 * t, 0.0) for t in range(steps + 1)}
+    positions |= {f"x{t}": (2.0 * t, -1.6) for t in range(1, steps + 1)}
+    positions["L"] = (2.0 * steps + 1.8, 0.0)
+    edges = [(f"a{t - 1}", f"a{t}", f"{local[f'a{t - 1}->a{t}']:.3g}") for t in range(1, steps + 1)]
+    edges += [(f"x{t}", f"a{t}", f"{local[f'x{t}->a{t}']:.3g}") for t in range(1, steps + 1)]
+    edges.append((f"a{steps}", "L", f"{local[f'a{steps}->L']:.3g}"))
+    labels = {name: f"{name}\n{values[name]:.3g} | {grads[name]:.3g}" for name in positions}
+    draw_graph(ax, positions, labels, edges, highlight=[f"x{t}" for t in range(1, steps + 1)] + ["a0"])
+
+
+def input_gradient_norms(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Run a recurrent ``model`` (``torch.nn.RNN`` or ``torch.nn.LSTM``, time-major) on ``x`` ``(T, N, D)``, take
+    the loss ``L = sum of the last output state``, and return ``||dL/dx_t||`` (root mean square over the
+    batch) ordered by the distance ``T - 1 - t`` from the last step: entry ``k`` is ``k`` steps back."""
+    x = x.detach().requires_grad_(True)
+    out, _ = model(x)
+    (grad,) = torch.autograd.grad(out[-1].sum(), x)
+    return (grad.norm(dim=(1, 2)) / x.shape[1] ** 0.5).numpy()[::-1].copy()
+
+
+def sine_batch(n: int, steps: int, gen: torch.Generator, noise: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sine waves ``sin(omega t + phi)`` with ``omega`` uniform in [0.3, 0.6] and ``phi`` uniform, sampled at
+    ``t = 0 .. steps``. Returns ``(clean, observed)``, each ``(steps + 1, n, 1)``; ``observed`` adds Gaussian noise
+    of standard deviation ``noise``."""
+    omega = 0.3 + 0.3 * torch.rand(n, generator=gen)
+    phase = 2 * torch.pi * torch.rand(n, generator=gen)
+    clean = torch.sin(torch.arange(steps + 1.0)[:, None] * omega + phase).unsqueeze(-1)
+    return clean, clean + noise * torch.randn(clean.shape, generator=gen)
+
+
+class NextValueRNN(torch.nn.Module):
+    """A one-layer tanh RNN and a linear read-out that predicts the next value of a scalar sequence from the
+    values fed so far."""
+
+    def __init__(self, hidden: int = 16) -> None:
+        super().__init__()
+        self.rnn, self.readout = torch.nn.RNN(1, hidden), torch.nn.Linear(hidden, 1)
+
+    def rollout(self, observed: torch.Tensor, p_truth: float, warmup: int, gen: torch.Generator) -> torch.Tensor:
+        """Predictions ``(T, n, 1)`` of ``observed[1:]`` from ``observed`` ``(T + 1, n, 1)``. The input at step ``t`` is
+        the observed value for ``t < warmup``; after that, per sequence, the observed value with probability
+        ``p_truth`` and the model's own previous prediction (detached) otherwise: ``p_truth = 1`` is teacher
+        forcing (one fused call), ``0`` free running, in between scheduled sampling."""
+        if p_truth == 1.0:
+            return self.readout(self.rnn(observed[:-1])[0])
+        state = torch.zeros(1, observed.shape[1], self.rnn.hidden_size)
+        predictions, fed = [], observed[0]
+        for t in range(observed.shape[0] - 1):
+            out, state = self.rnn(fed[None], state)
+            predictions.append(self.readout(out[0]))
+            use_truth = torch.rand(observed.shape[1], 1, generator=gen) < p_truth
+            fed = observed[t + 1] if t + 1 < warmup else torch.where(use_truth, observed[t + 1],
+                                                                     predictions[-1].detach())
+        return torch.stack(predictions)
+
+
+def train_next_value(p_truth_at: Callable[[int], float], steps: int, seq_len: int, seed: int,
+                     lr: float = 1e-2) -> NextValueRNN:
+    """Train a :class:`NextValueRNN` by Adam on the squared error of its next-value predictions on fresh
+    :func:`sine_batch` es of 32, feeding the truth with probability ``p_truth_at(step)`` (1: teacher forcing)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = NextValueRNN()
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(steps):
+        _, observed = sine_batch(32, seq_len, gen)
+        loss = (model.rollout(observed, p_truth_at(step), 1, gen) - observed[1:]).pow(2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return model
