@@ -42,6 +42,7 @@ def sigmoid(v: np.ndarray) -> np.ndarray:
     """The logistic function ``1 / (1 + exp(-v))``, without overflow for large negative ``v``."""
     return np.exp(-np.logaddexp(0.0, -v))
 
+
 # ----------------------------------------------------------------------------------------------------------
 # A tanh RNN and backprop through time
 
@@ -210,6 +211,9 @@ def ctc_nll_grad(log_probs: np.ndarray, target: np.ndarray, blank: int = 0) -> n
     return -gamma
 
 
+REDUCTIONS = ("none", "mean", "sum")
+
+
 def _ctc_reduce(values: np.ndarray, target_lengths: np.ndarray, reduction: str) -> np.ndarray | float:
     if reduction == "none":
         return values
@@ -217,7 +221,7 @@ def _ctc_reduce(values: np.ndarray, target_lengths: np.ndarray, reduction: str) 
         return float(values.sum())
     if reduction == "mean":
         return float((values / np.maximum(target_lengths, 1)).mean())
-    raise ValueError(f"reduction must be 'none', 'mean' or 'sum', not {reduction!r}")
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
 
 
 def ctc_loss(log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray, target_lengths: np.ndarray,
@@ -241,7 +245,15 @@ def ctc_backward(log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.n
                  zero_infinity: bool = False) -> np.ndarray:
     """The gradient ``(T, N, C)`` of :func:`ctc_loss` with respect to ``log_probs``: ``-gamma`` per sequence,
     zero beyond each input length, scaled by the reduction (``1 / (N * target_length)`` for ``'mean'``),
-    and zero for an impossible sequence when ``zero_infinity`` (nan otherwise)."""
+    and zero for an impossible sequence when ``zero_infinity`` (nan otherwise). For ``'none'`` it is the
+    gradient of the sum of the per-sequence losses.
+
+    This is the partial derivative with respect to ``log_probs``. ``torch.nn.functional.ctc_loss``'s backward
+    returns ``exp(log_probs) - gamma`` instead, the gradient with respect to the logits of a log-softmax; the
+    two agree once backpropagated through that log-softmax.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
     grad = np.zeros_like(log_probs)
     N = log_probs.shape[1]
     scale = {"none": np.ones(N), "sum": np.ones(N),
