@@ -80,3 +80,52 @@ def activation_gradient_norms(net: nn.Sequential, x: torch.Tensor,
         outputs.append(h)
     grads = torch.autograd.grad(loss(h), outputs)
     return torch.stack([g.norm() for g in grads])
+
+
+def train_full_batch(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+    """Train ``net`` in place by full-batch Adam (learning rate ``lr``) on the mean squared error to ``y``;
+    return the loss before each of the ``steps`` steps, shape ``(steps,)``."""
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimiser.zero_grad()
+        loss = nn.functional.mse_loss(net(x), y)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.detach())
+    return torch.stack(losses)
+
+
+class NormResidualBlock(nn.Module):
+    """A transformer-style MLP block ``F = Linear(w, 4w) -> ReLU -> Linear(4w, w)`` with a layer norm placed
+    before the branch (``"pre"``: ``x + F(LN(x))``) or after the sum (``"post"``: ``LN(x + F(x))``)."""
+
+    def __init__(self, width: int, placement: str) -> None:
+        super().__init__()
+        if placement not in ("pre", "post"):
+            raise ValueError(f"placement must be 'pre' or 'post', not {placement!r}")
+        self.placement = placement
+        self.norm = nn.LayerNorm(width)
+        self.branch = nn.Sequential(nn.Linear(width, 4 * width), nn.ReLU(), nn.Linear(4 * width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.placement == "pre":
+            return x + self.branch(self.norm(x))
+        return self.norm(x + self.branch(x))
+
+
+def norm_residual_stack(depth: int, width: int, placement: str, seed: int = 0) -> nn.Sequential:
+    """``depth`` :class:`NormResidualBlock` s and a linear read-out; pre-LN stacks end with a final layer norm,
+    as pre-LN transformers do. Input and output ``(N, width)``; torch's default initialisation."""
+    torch.manual_seed(seed)
+    final = [nn.LayerNorm(width)] if placement == "pre" else []
+    return nn.Sequential(*[NormResidualBlock(width, placement) for _ in range(depth)], *final, nn.Linear(width, width))
+
+
+def input_dependence(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                     index: tuple[int, ...]) -> torch.Tensor:
+    """Boolean mask, shaped like ``x``: the input elements that the output element ``fn(x)[index]`` depends on
+    (its non-zero gradient at ``x``, so ``x`` should be random to avoid accidental zeros)."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(fn(x)[index], x)
+    return grad != 0
