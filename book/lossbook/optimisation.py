@@ -135,3 +135,45 @@ def learning_curve_axes(ncols: int, width: float = 4.2, height: float = 3.2) -> 
     """A row of ``ncols`` axes for learning curves."""
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
     return fig, axes[0]
+
+
+def mlp_parameters(model: torch.nn.Module) -> list[np.ndarray]:
+    """The parameters of a :func:`mlp` as float64 numpy arrays: W1 (h, 2), b1 (h,), W2 (h, h), b2, W3 (c, h), b3."""
+    return [p.detach().double().numpy().copy() for p in model.parameters()]
+
+
+def mlp_mse_and_gradient(params: list[np.ndarray], x: np.ndarray,
+                         targets: np.ndarray) -> tuple[float, list[np.ndarray]]:
+    """Loss ``sum((f(x) - targets)^2) / (2 n)`` of the two-hidden-layer tanh MLP of :func:`mlp`, and its gradient.
+
+    ``x`` has shape (n, 2), ``targets`` (n, c); the gradient is a list shaped like ``params``. Plain numpy: a
+    full-batch step of this tiny network costs microseconds, where torch's per-call overhead dominates.
+    """
+    w1, b1, w2, b2, w3, b3 = params
+    h1 = np.tanh(x @ w1.T + b1)
+    h2 = np.tanh(h1 @ w2.T + b2)
+    residual = h2 @ w3.T + b3 - targets
+    d3 = residual / len(x)
+    d2 = (d3 @ w3) * (1 - h2**2)
+    d1 = (d2 @ w2) * (1 - h1**2)
+    gradient = [d1.T @ x, d1.sum(0), d2.T @ h1, d2.sum(0), d3.T @ h2, d3.sum(0)]
+    return 0.5 * float((residual**2).sum()) / len(x), gradient
+
+
+def sharpness(gradient: Callable[[list[np.ndarray]], list[np.ndarray]], params: list[np.ndarray],
+              direction: list[np.ndarray], iterations: int, eps: float = 1e-5) -> tuple[float, list[np.ndarray]]:
+    """The Hessian eigenvalue of largest magnitude (near a minimum: the sharpness), by power iteration.
+
+    ``direction`` (shaped like ``params``) is the start.
+
+    Hessian-vector products are central differences of ``gradient``; returns the eigenvalue estimate (the
+    norm of the last product) and the unit direction to warm-start the next call.
+    """
+    norm = 0.0
+    for _ in range(iterations):
+        plus = gradient([p + eps * d for p, d in zip(params, direction, strict=True)])
+        minus = gradient([p - eps * d for p, d in zip(params, direction, strict=True)])
+        product = [(a - b) / (2 * eps) for a, b in zip(plus, minus, strict=True)]
+        norm = float(np.sqrt(sum((v**2).sum() for v in product)))
+        direction = [v / norm for v in product]
+    return norm, direction
