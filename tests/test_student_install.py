@@ -30,17 +30,17 @@ from autograder.notebooks import fill_solutions, grade_id, read_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "lossbook-checks"
-WHEEL_PACKAGES = {"autograder/__init__.py", "autograder/cases", "autograder/checking", "autograder/references"}
-INSTRUCTOR_ONLY = ("jupyter_book", "nbgrader", "nbclient", "nbconvert", "autograder.sandbox", "autograder.cli",
-                   "autograder.grading", "autograder.course", "matplotlib")
+WHEEL_PACKAGES = {"lossbook_checks/__init__.py", "lossbook_checks/cases", "lossbook_checks/checking",
+                  "lossbook_checks/references"}
+INSTRUCTOR_ONLY = ("jupyter_book", "nbgrader", "nbclient", "nbconvert", "autograder", "matplotlib")
 ASSIGNMENTS = course_dir.assignments()
 INSTALL_LINE = '%pip install "lossbook-checks @ git+'
 # Python code that imports every module of the student packages and prints what sys.modules then holds.
 IMPORT_STUDENT_SIDE = """
 import importlib, json, pkgutil, sys
-for package in ("autograder.checking", "autograder.cases", "autograder.references"):
-    for module in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
-        importlib.import_module(module.name)
+import lossbook_checks
+for module in pkgutil.walk_packages(lossbook_checks.__path__, "lossbook_checks."):
+    importlib.import_module(module.name)
 print(json.dumps(sorted(sys.modules)))
 """
 
@@ -59,8 +59,7 @@ def requirement_pins() -> dict[str, str]:
 
 def student_modules() -> set[str]:
     """The module names of every Python file of the student packages in this checkout."""
-    files = [f for package in ("checking", "cases", "references")
-             for f in (REPO / "autograder" / package).rglob("*.py")]
+    files = list((REPO / "lossbook_checks").rglob("*.py"))
     return {".".join(f.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__") for f in files}
 
 
@@ -148,10 +147,10 @@ def test_installed_package_is_the_student_side_only(student):
     module of them imports, and none of the instructor's side is installed or imported."""
     report = run_in(student, f'''
 import importlib.metadata as md, importlib.util, json
-import autograder
+import lossbook_checks
 files = sorted({{"/".join(str(f).split("/")[:2]) for f in md.files("{DISTRIBUTION}")
-                if str(f).startswith("autograder/") and "__pycache__" not in str(f)}})
-print(json.dumps({{"file": autograder.__file__, "files": files,
+                if str(f).startswith("lossbook_checks/") and "__pycache__" not in str(f)}})
+print(json.dumps({{"file": lossbook_checks.__file__, "files": files,
                   "installed": [n for n in ("jupyter_book", "nbgrader", "matplotlib")
                                 if importlib.util.find_spec(n)]}}))
 ''', cwd=student)
@@ -207,6 +206,6 @@ def test_setup_cell_without_the_package_says_the_install_line(assignment, monkey
     name = course_dir.source_notebook(assignment).name
     cells = {grade_id(c): c.source for c in read_notebook(course_dir.EXERCISES / assignment / name).cells}
     assert INSTALL_LINE in cells["intro"]
-    monkeypatch.setitem(sys.modules, "autograder", None)  # `import autograder` fails, as without the package
+    monkeypatch.setitem(sys.modules, "lossbook_checks", None)  # its import fails, as without the package
     with pytest.raises(ModuleNotFoundError, match=re.escape(INSTALL_LINE)):
         exec(compile(cells["setup"], f"{assignment} set-up cell", "exec"), {})

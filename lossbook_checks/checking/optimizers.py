@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.cases.optimizers import NewtonRun, Run, Schedule
+from lossbook_checks.cases.optimizers import NewtonRun, Run, Schedule
 
-from .checks import copies, describe
+from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
 from .reference import to_numpy, to_torch
@@ -110,14 +110,15 @@ def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interle
 
 def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimizer],
                runs: Iterable[Run | tuple[Run, Run]]) -> int:
-    """Run ``student`` and ``reference`` (a ``torch.optim`` class) on every run; return how many were checked.
+    """Run ``student`` and ``reference`` (a ``torch.optim`` class) on every run; return how many runs or
+    interleaved pairs were checked.
 
     A pair of runs is interleaved: step 1 of the first, step 1 of the second, step 2 of the
     first, and so on, each optimiser with its own state.
     """
     name = getattr(student, "__name__", "step")
-    count = 0
-    for item in runs:
+
+    def check(item: Run | tuple[Run, Run]) -> None:
         group = list(item) if isinstance(item, tuple) else [item]
         labels = [f" [optimiser {k + 1} of {len(group)}, interleaved]" if len(group) > 1 else ""
                   for k in range(len(group))]
@@ -126,18 +127,16 @@ def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimize
             for track in tracks:
                 if t < track.run.steps:
                     _step(track, t, student, name, interleaved=len(group) > 1)
-        count += len(group)
-    if count == 0:
-        raise ValueError("check_runs was given no runs: the test would check nothing.")
-    return count
+
+    return for_each_case(runs, check)
 
 
 def check_schedule(student: Callable[..., Any], reference: Callable[..., Any], schedules: Iterable[Schedule]) -> int:
     """``student(step, base_lr, **options)`` must equal ``reference``'s learning rate (a
     ``torch.optim.lr_scheduler`` class) after ``step`` scheduler steps, for every step up to ``steps``."""
     name = getattr(student, "__name__", "schedule")
-    count = 0
-    for schedule in schedules:
+
+    def check(schedule: Schedule) -> None:
         tensor = torch.zeros(1, requires_grad=True)
         optimiser = torch.optim.SGD([tensor], lr=schedule.base_lr)
         scheduler = reference(optimiser, **schedule.options)
@@ -149,10 +148,8 @@ def check_schedule(student: Callable[..., Any], reference: Callable[..., Any], s
                          atol=1e-12 * schedule.base_lr, warnings=got.warnings)
             optimiser.step()
             scheduler.step()
-        count += 1
-    if count == 0:
-        raise ValueError("check_schedule was given no schedules: the test would check nothing.")
-    return count
+
+    return for_each_case(schedules, check)
 
 
 def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
@@ -162,8 +159,8 @@ def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torc
     must land where ``reference`` does from the same point, and the iterates must follow the
     reference's own trajectory."""
     name = getattr(student, "__name__", "newton_step")
-    count = 0
-    for run in runs:
+
+    def check(run: NewtonRun) -> None:
         objective = functools.partial(objectives[run.objective],
                                       **{k: to_torch(np.asarray(v)) for k, v in run.data.items()})
         theta, theta_ref = run.params.copy(), to_torch(run.params)
@@ -181,7 +178,5 @@ def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torc
             assert_close(result.value, expected, what=what, warnings=result.warnings)
             theta = np.asarray(result.value, dtype=theta.dtype)
             assert_close(theta, to_numpy(theta_ref), what=f"{what}: the iterate vs torch's Newton trajectory")
-        count += 1
-    if count == 0:
-        raise ValueError("check_newton_runs was given no runs: the test would check nothing.")
-    return count
+
+    return for_each_case(runs, check)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.cases.core import Case
+from lossbook_checks.cases.core import Case
 
 from .checks import copies, describe, for_each_case
 from .compare import assert_close

@@ -1,5 +1,5 @@
 """Checks for the ``backpropagation`` assignment (grader side; its cases are in
-:mod:`autograder.cases.backpropagation`).
+:mod:`lossbook_checks.cases.backpropagation`).
 
 What the shared checks do not cover:
 
@@ -9,7 +9,7 @@ What the shared checks do not cover:
 - torch's ``gradcheck`` of a numpy forward/backward pair wrapped in a custom
   ``torch.autograd.Function`` (:func:`check_gradcheck`);
 - ``numerical_gradient`` and the scalar autodiff engine ``Value``, called through the
-  notebook's adapters (data in, data out; see :mod:`autograder.cases.backpropagation_programs`) and compared with
+  notebook's adapters (data in, data out; see :mod:`lossbook_checks.cases.backpropagation_programs`) and compared with
   torch autograd (:func:`check_numerical_gradient`, :func:`check_engine_forward`,
   :func:`check_engine_backward`).
 """
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
-from autograder.cases.core import Case
+from lossbook_checks.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
+from lossbook_checks.cases.core import Case
 
 from .checks import copies, describe, for_each_case
 from .compare import assert_close

@@ -2,7 +2,7 @@
 
 The optimisers and schedulers are torch's own classes (``torch.optim``,
 ``torch.optim.lr_scheduler``); the grader runs them on the same gradients as the student
-(:mod:`autograder.checking.optimizers`). ``newton_step`` is the damped Newton step in
+(:mod:`lossbook_checks.checking.optimizers`). ``newton_step`` is the damped Newton step in
 torch, and ``OBJECTIVES`` are the twice-differentiable functions whose gradients and
 Hessians ``torch.func`` computes for the Newton iterations.
 """

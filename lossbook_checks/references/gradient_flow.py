@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn import init
 
-from autograder.checking.reference import device
+from lossbook_checks.checking.reference import device
 
 
 def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
