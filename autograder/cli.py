@@ -18,7 +18,7 @@ import click
 
 from . import cluster as cluster_mod
 from . import course as course_dir
-from . import database, grading, pool, results, submissions
+from . import database, grading, pool, recording, results, submissions
 from . import feedback as feedback_mod
 from . import grades as grades_mod
 from . import selfcheck as selfcheck_mod
@@ -51,6 +51,7 @@ def release(assignments: tuple[str, ...]) -> None:
         if not result["success"]:
             raise click.ClickException(f"release of {name} failed: {course_dir.last_line(result.get('error', ''))}")
         click.echo(f"released {name} -> {course_dir.EXERCISES / name}")
+        click.echo(f"recorded its visible tests' reference values -> {recording.record_release(name)}")
 
 
 @main.command()

@@ -134,12 +134,22 @@ def errors(cell: NotebookNode) -> list[NotebookNode]:
     return [out for out in cell.get("outputs", []) if out.output_type == "error"]
 
 
-def test_package_pins_equal_requirements():
-    """The package's dependencies are exactly numpy and torch, pinned as requirements.txt pins them."""
+def test_package_declares_ranges_that_hold_the_course_pins():
+    """The package requires numpy from a lower bound on (no upper pin) and offers torch as an optional extra
+    with a lower bound; requirements.txt's exact pins lie inside both ranges."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pins = requirement_pins()
     assert project["name"] == DISTRIBUTION
-    assert sorted(project["dependencies"]) == sorted(f"{name}=={pins[name]}" for name in ("numpy", "torch"))
+    (numpy,) = project["dependencies"]
+    (torch,) = project["optional-dependencies"]["torch"]
+    for requirement, name in ((numpy, "numpy"), (torch, "torch")):
+        match = re.fullmatch(rf"{name}>=([0-9.]+)", requirement)
+        assert match, requirement
+        assert version_tuple(match[1]) <= version_tuple(pins[name].split("+")[0])
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def test_installed_package_is_the_student_side_only(student):

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-import torch
 
 from lossbook_checks.cases.core import Case
+from lossbook_checks.optional_torch import torch
 
 from .compare import assert_close
 from .failure import CheckFailure

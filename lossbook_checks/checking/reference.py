@@ -1,7 +1,8 @@
 """PyTorch references: where they run and how numpy arrays cross over.
 
 References run on ``cuda`` when ``torch.cuda.is_available()``, else on the CPU, in the
-dtype of the numpy input (float64 unless a test says otherwise).
+dtype of the numpy input (float64 unless a test says otherwise). Without torch, the values
+come from the record shipped with the package (:mod:`.record`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
+
+from lossbook_checks.optional_torch import HAS_TORCH, torch
+
+from .record import recording_active, reference_name, reference_value
 
 
 def device() -> torch.device:
-    """The device the references run on: ``cuda`` when available, else ``cpu``."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device the references run on: ``cuda`` when available, else ``cpu`` (also while values are
+    recorded for the release, and without torch, where it is the string ``"cpu"``)."""
+    if not HAS_TORCH:
+        return "cpu"
+    return torch.device("cuda" if torch.cuda.is_available() and not recording_active() else "cpu")
 
 
 def to_torch(value: Any, requires_grad: bool = False) -> Any:
@@ -36,9 +43,14 @@ def to_numpy(value: torch.Tensor) -> np.ndarray:
 def torch_forward(reference: Callable[..., torch.Tensor], inputs: Mapping[str, Any],
                   options: Mapping[str, Any] | None = None) -> np.ndarray:
     """The reference's value for numpy ``inputs`` and plain ``options``."""
-    tensors = {name: to_torch(value) for name, value in inputs.items()}
-    with torch.no_grad():
-        return to_numpy(reference(**tensors, **dict(options or {})))
+    options = dict(options or {})
+
+    def compute() -> np.ndarray:
+        tensors = {name: to_torch(value) for name, value in inputs.items()}
+        with torch.no_grad():
+            return to_numpy(reference(**tensors, **options))
+
+    return reference_value(f"forward {reference_name(reference)}", (dict(inputs), options), compute)
 
 
 def torch_vjp(reference: Callable[..., torch.Tensor], inputs: Mapping[str, Any],
@@ -50,12 +62,18 @@ def torch_vjp(reference: Callable[..., torch.Tensor], inputs: Mapping[str, Any],
     returned gradients are ``d(sum(value * grad_output)) / d input`` for each name in
     ``wrt``, each with that input's shape.
     """
-    tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in inputs.items()}
-    value = reference(**tensors, **dict(options or {}))
-    upstream = torch.as_tensor(np.asarray(grad_output), dtype=value.dtype, device=value.device)
-    grads = torch.autograd.grad(value, [tensors[name] for name in wrt],
-                                grad_outputs=upstream.expand_as(value), allow_unused=True)
-    out = {}
-    for name, grad in zip(wrt, grads, strict=True):
-        out[name] = (np.zeros_like(inputs[name]) if grad is None else to_numpy(grad))
-    return to_numpy(value), out
+    options = dict(options or {})
+
+    def compute() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in inputs.items()}
+        value = reference(**tensors, **options)
+        upstream = torch.as_tensor(np.asarray(grad_output), dtype=value.dtype, device=value.device)
+        grads = torch.autograd.grad(value, [tensors[name] for name in wrt],
+                                    grad_outputs=upstream.expand_as(value), allow_unused=True)
+        out = {}
+        for name, grad in zip(wrt, grads, strict=True):
+            out[name] = (np.zeros_like(inputs[name]) if grad is None else to_numpy(grad))
+        return to_numpy(value), out
+
+    return reference_value(f"vjp {reference_name(reference)}", (dict(inputs), list(wrt), grad_output, options),
+                           compute)

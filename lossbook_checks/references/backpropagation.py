@@ -11,8 +11,7 @@ The smooth test functions of ``numerical_gradient`` live in
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 from . import classification_losses
 

@@ -9,8 +9,7 @@ Hessians ``torch.func`` computes for the Newton iterations.
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 sgd = torch.optim.SGD
 rmsprop = torch.optim.RMSprop
