@@ -9,5 +9,9 @@ One module per assignment, named after it, in each of three subpackages:
 - ``lossbook_checks.checking``: the checks the test cells call (``checking.<assignment>`` for the
   assignments with checks of their own): a student's numpy function against its reference.
 
+- ``lossbook_checks.recorded/<assignment>.json``: the reference values of the visible tests, recorded by
+  torch at release; without torch (``lossbook_checks.optional_torch``) the checks compare with them
+  (:mod:`lossbook_checks.checking.record`). The visible tests need numpy only.
+
 The instructor's grader (``autograder``) imports this package, never the reverse; this file imports nothing.
 """
