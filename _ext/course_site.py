@@ -21,6 +21,11 @@ The bibliography reads author-year, like the citations in the text (`bibtex_refe
 author_year` gives "(Huber, 1964)"): the pybtex style `author_year` labels each entry "Huber 1964",
 "Kingma and Ba 2015", "Lin et al. 2017" (a, b, ... where two would be equal) and sorts by author.
 
+Every exercise page (`book/exercises/<assignment>/<assignment>.ipynb`) offers the exercise's zip bundle
+under its title: the notebook and the checking package side by side, whose visible tests need numpy
+alone (`autograder/bundle.py`; the zips go to `_downloads/bundles/`). With the repository URL set, the
+page also prints the line that installs the package from the repository; unset, no placeholder is shown.
+
 The book does not use Thebe (live code on the page): Jupyter Book always loads `sphinx_thebe`, whose
 page script declares `THEBE_JS_URL` (a CDN address) twice on every page, a JavaScript error in every
 browser. With `launch_buttons.thebe` off, this extension stops `sphinx_thebe` from adding its scripts.
@@ -28,6 +33,8 @@ browser. With `launch_buttons.thebe` off, this extension stops `sphinx_thebe` fr
 
 from __future__ import annotations
 
+import posixpath
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -38,6 +45,9 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 
+from autograder.bundle import install_line, write_bundles
+
+BUNDLES = "_downloads/bundles"
 LAUNCH_URL_KEYS = ("binderhub_url", "jupyterhub_url", "colab_url", "deepnote_url", "jupyterlite_url")
 REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button")
 
@@ -81,6 +91,44 @@ def _colab_only_for_ipynb(app: Sphinx, pagename: str, templatename: str, context
         if group.get("label") == "launch-buttons":
             group["buttons"] = [b for b in group["buttons"] if b.get("text") != "Colab"]
     context["header_buttons"] = [g for g in buttons if g.get("label") != "launch-buttons" or g["buttons"]]
+
+
+def exercise_assignment(docname: str) -> str | None:
+    """The assignment whose released notebook the document is (``book/exercises/<a>/<a>``), else None."""
+    parts = docname.split("/")
+    if len(parts) == 4 and parts[:2] == ["book", "exercises"] and parts[2] == parts[3]:
+        return parts[2]
+    return None
+
+
+def bundle_paragraph(docname: str, assignment: str, repository_url: str) -> nodes.paragraph:
+    """The note under an exercise page's title: its zip bundle (a link relative to the page), and the
+    install line when the repository URL is set."""
+    href = posixpath.relpath(f"{BUNDLES}/{assignment}.zip", posixpath.dirname(docname))
+    paragraph = nodes.paragraph(classes=["exercise-bundle"])
+    paragraph += nodes.strong(text="Download this exercise: ")
+    paragraph += nodes.reference("", f"{assignment}.zip", refuri=href, classes=["exercise-bundle-link"])
+    paragraph += nodes.Text(", the notebook and the checking package lossbook_checks side by side. Unzipped, "
+                            "its visible tests run with numpy alone, in Jupyter, VS Code or Colab.")
+    if repository_url:
+        paragraph += nodes.Text(" Or install the package where the notebook runs, in a cell: ")
+        paragraph += nodes.literal(text=install_line(repository_url))
+        paragraph += nodes.Text(", then restart the kernel.")
+    return paragraph
+
+
+def _offer_bundle(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    assignment = exercise_assignment(docname)
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if assignment is None or section is None:
+        return
+    url = app.config.html_theme_options.get("repository_url", "")
+    section.insert(1, bundle_paragraph(docname, assignment, url))
+
+
+def _write_bundles(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        write_bundles(Path(app.outdir) / BUNDLES, app.config.html_theme_options.get("repository_url", ""))
 
 
 def renumbered_sections(secnumbers: dict[str, dict[str, tuple[int, ...]]],
@@ -153,4 +201,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_repository_setting)
     app.connect("env-get-updated", _renumber, priority=900)
     app.connect("html-page-context", _colab_only_for_ipynb, priority=900)
+    app.connect("doctree-resolved", _offer_bundle)
+    app.connect("build-finished", _write_bundles)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lossbook_checks.references import backpropagation, classification_losses, likelihood_information, regression_losses
+
 from . import course as course_dir
 from .notebooks import read_notebook
-from .references import backprop, classification, likelihood, regression
 
 N = 1_000_000
 REPEATS = 3
@@ -67,37 +68,39 @@ def _backprop(name: str, reference: Callable) -> Pair:
 
 
 PAIRS = [
-    _regression("mse", regression.mse), _regression("mae", regression.mae), _regression("huber", regression.huber),
-    _regression("log_cosh", regression.log_cosh), _regression("quantile", regression.quantile),
+    _regression("mse", regression_losses.mse), _regression("mae", regression_losses.mae),
+    _regression("huber", regression_losses.huber),
+    _regression("log_cosh", regression_losses.log_cosh), _regression("quantile", regression_losses.quantile),
     Pair("classification_losses", "binary_cross_entropy_with_logits",
          lambda rng: {"input": rng.normal(size=N), "target": rng.random(size=N)},
          lambda ns, a: (ns["binary_cross_entropy_with_logits"](a["input"], a["target"]),
                         ns["binary_cross_entropy_with_logits_backward"](a["input"], a["target"])),
-         lambda t: classification.binary_cross_entropy_with_logits(t["input"], t["target"]), "input"),
+         lambda t: classification_losses.binary_cross_entropy_with_logits(t["input"], t["target"]), "input"),
     Pair("classification_losses", "cross_entropy (10^5 x 10 logits)", _logits,
          lambda ns, a: (ns["cross_entropy"](a["input"], a["target"]),
                         ns["cross_entropy_backward"](a["input"], a["target"])),
-         lambda t: classification.cross_entropy(t["input"], t["target"]), "input"),
+         lambda t: classification_losses.cross_entropy(t["input"], t["target"]), "input"),
     Pair("classification_losses", "log_softmax (10^5 x 10)", lambda rng: {"input": rng.normal(size=(N // 10, 10))},
          lambda ns, a: (ns["log_softmax"](a["input"]),
                         ns["log_softmax_backward"](a["input"], np.ones_like(a["input"]))),
-         lambda t: classification.log_softmax(t["input"]).sum(), "input"),
+         lambda t: classification_losses.log_softmax(t["input"]).sum(), "input"),
     Pair("likelihood_information", "kl_divergence", lambda rng: {"input": np.log(rng.random(size=N) + 0.01),
                                                                  "target": rng.random(size=N)},
          lambda ns, a: (ns["kl_divergence"](a["input"], a["target"]),
                         ns["kl_divergence_backward"](a["input"], a["target"])),
-         lambda t: likelihood.kl_div(t["input"], t["target"]), "input"),
+         lambda t: likelihood_information.kl_div(t["input"], t["target"]), "input"),
     Pair("likelihood_information", "cross_entropy_dist (10^5 x 10)", _probs,
          lambda ns, a: (ns["cross_entropy_dist"](a["p"], a["q"]),
                         ns["cross_entropy_dist_backward"](a["p"], a["q"], np.ones(N // 10))),
-         lambda t: likelihood.cross_entropy_dist(t["p"], t["q"]).sum(), "q"),
+         lambda t: likelihood_information.cross_entropy_dist(t["p"], t["q"]).sum(), "q"),
     Pair("likelihood_information", "gaussian_nll",
          lambda rng: {"input": rng.normal(size=N), "target": rng.normal(size=N), "var": rng.random(size=N) + 0.1},
          lambda ns, a: (ns["gaussian_nll"](a["input"], a["target"], a["var"]),
                         ns["gaussian_nll_backward"](a["input"], a["target"], a["var"])),
-         lambda t: likelihood.gaussian_nll(t["input"], t["target"], t["var"]), "input"),
-    _backprop("relu", backprop.relu), _backprop("sigmoid", backprop.sigmoid), _backprop("tanh", backprop.tanh),
-    _backprop("softplus", backprop.softplus),
+         lambda t: likelihood_information.gaussian_nll(t["input"], t["target"], t["var"]), "input"),
+    _backprop("relu", backpropagation.relu), _backprop("sigmoid", backpropagation.sigmoid),
+    _backprop("tanh", backpropagation.tanh),
+    _backprop("softplus", backpropagation.softplus),
 ]
 
 

@@ -15,13 +15,15 @@ import tempfile
 from pathlib import Path
 
 import click
+import nbformat
 
+from . import bundle, database, grading, pool, recording, results, submissions
 from . import cluster as cluster_mod
 from . import course as course_dir
-from . import database, grading, pool, results, submissions
 from . import feedback as feedback_mod
 from . import grades as grades_mod
 from . import selfcheck as selfcheck_mod
+from .notebooks import read_notebook
 
 COURSE_OPTION = click.option(
     "--course", "course", type=click.Path(file_okay=False, path_type=Path), default=course_dir.DEFAULT_COURSE,
@@ -50,7 +52,12 @@ def release(assignments: tuple[str, ...]) -> None:
         result = api.generate_assignment(name, force=True)
         if not result["success"]:
             raise click.ClickException(f"release of {name} failed: {course_dir.last_line(result.get('error', ''))}")
+        url = bundle.repository_url()
+        if url:  # the real install line, in the notebook a student downloads
+            path = course_dir.EXERCISES / name / course_dir.source_notebook(name).name
+            nbformat.write(bundle.with_install_line(read_notebook(path), url), path)
         click.echo(f"released {name} -> {course_dir.EXERCISES / name}")
+        click.echo(f"recorded its visible tests' reference values -> {recording.record_release(name)}")
 
 
 @main.command()

@@ -205,7 +205,7 @@ def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
         grading.ensure_assignment(api, job.assignment)
         # the test cells run in this process and call the checking package (torch): import it now, so
         # that a fresh worker's first submission is not charged the import within a cell's time limit
-        importlib.import_module("autograder.checking")
+        importlib.import_module("lossbook_checks.checking")
         _courses[key] = (root, api)
     return _courses[key]
 

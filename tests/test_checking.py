@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import checking as ck
-from autograder.cases.core import elementwise_cases
-from autograder.references import regression as ref
+from lossbook_checks import checking as ck
+from lossbook_checks.cases.regression_losses import elementwise_cases
+from lossbook_checks.references import regression_losses as ref
 
 X = np.array([0.5, -1.0, 2.0, 4.0])
 Y = np.array([0.0, 1.0, 2.0, -1.0])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.checking.student import OpaqueValue
 from autograder.sandbox import protocol
 from autograder.sandbox.runner import bound_names, free_names
+from lossbook_checks.checking.student import OpaqueValue
 
 
 def round_trip(value):

@@ -4,7 +4,9 @@ The site of the shared book build (the `book_build` fixture, also used by test_b
 127.0.0.1; Chromium may load nothing else (every other request is aborted and recorded). For every
 page: MathJax (shipped in `_static/mathjax`) has typeset every formula with no TeX error, every image
 has loaded, the console shows no JavaScript error, and every internal link (and its #fragment)
-resolves on the local server. The search page finds a chapter by a term from it. Screenshots of a few
+resolves on the local server. The search page finds a chapter by a term from it. An exercise page offers
+its zip bundle: clicked, the download holds exactly the files of `autograder.bundle.bundle` (the ones
+tests/test_student_install.py runs with numpy alone), and no exercise page shows a placeholder URL. Screenshots of a few
 pages are saved under `_build/screenshots/` for people to look at.
 
 Needs Debian's `chromium` (`.ci/run` installs it when missing) and the `playwright` package.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import re
 import shutil
 import sys
@@ -222,3 +225,46 @@ def test_screenshots_are_saved(browser_pages):
     for name in SCREENSHOT_PAGES:
         shot = SCREENSHOTS / name
         assert shot.exists() and shot.stat().st_size > 10_000, shot
+
+
+BUNDLE_PAGE, BUNDLE = "book/exercises/regression_losses/regression_losses.html", "regression_losses"
+
+
+async def _download_bundle(site_url: str, target: Path) -> tuple[str, Path]:
+    """Open the exercise page offline, click its bundle link; (the note's text, the downloaded file)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM)
+        context = await browser.new_context(accept_downloads=True)
+        await context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
+                            == "127.0.0.1" else route.abort())
+        page = await context.new_page()
+        await page.goto(site_url + BUNDLE_PAGE, wait_until="load")
+        note = await page.inner_text("p.exercise-bundle")
+        async with page.expect_download() as download_info:
+            await page.click("a.exercise-bundle-link")
+        download = await download_info.value
+        await download.save_as(target)
+        await browser.close()
+    return note, target
+
+
+@pytest.mark.xdist_group("book")
+def test_exercise_page_offers_its_bundle_for_download(book_build, site_url, tmp_path):
+    import zipfile
+
+    from autograder import bundle
+
+    note, path = asyncio.run(_download_bundle(site_url, tmp_path / "downloaded.zip"))
+    assert "numpy alone" in note and f"{BUNDLE}.zip" in note
+    with zipfile.ZipFile(path) as downloaded, zipfile.ZipFile(io.BytesIO(bundle.bundle(BUNDLE))) as made:
+        assert sorted(downloaded.namelist()) == sorted(made.namelist())
+        assert f"{BUNDLE}.ipynb" in downloaded.namelist()
+        assert f"lossbook_checks/recorded/{BUNDLE}.json" in downloaded.namelist()
+        for name in made.namelist():
+            assert downloaded.read(name) == made.read(name), name
+    for page in (book_build.html / "book" / "exercises").rglob("*.html"):
+        text = page.read_text()
+        assert "exercise-bundle-link" in text, page
+        assert not re.search(r"&lt;URL|git\+&lt;|&lt;repository&gt;", text), page

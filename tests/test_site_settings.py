@@ -19,7 +19,12 @@ from jupyter_book.config import get_final_config
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "_ext"))
-from course_site import renumbered_sections, repository_theme_options  # noqa: E402
+from course_site import (  # noqa: E402
+    bundle_paragraph,
+    exercise_assignment,
+    renumbered_sections,
+    repository_theme_options,
+)
 
 URL = "https://github.com/example-org/loss-course"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -128,3 +133,16 @@ def test_chapter_pages_are_numbered_without_gaps():
     }
     once = renumbered_sections(sphinx_numbers, includes)
     assert renumbered_sections(once, includes) == once, "idempotent: Sphinx may keep the numbers between builds"
+
+
+def test_exercise_pages_offer_their_bundle_and_the_install_line_only_with_a_url():
+    """Under an exercise page's title: a link to its zip bundle relative to the page; the install line
+    only when the repository URL is set; no placeholder either way."""
+    assert exercise_assignment("book/exercises/optimizers/optimizers") == "optimizers"
+    assert exercise_assignment("book/optimisation/adam") is None
+    without = bundle_paragraph("book/exercises/optimizers/optimizers", "optimizers", "")
+    (link,) = [n for n in without.traverse() if n.tagname == "reference"]
+    assert link["refuri"] == "../../../_downloads/bundles/optimizers.zip"
+    assert "pip install" not in without.astext() and "<" not in without.astext()
+    with_url = bundle_paragraph("book/exercises/optimizers/optimizers", "optimizers", URL).astext()
+    assert f'%pip install "lossbook-checks @ git+{URL}"' in with_url

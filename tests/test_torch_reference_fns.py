@@ -23,7 +23,7 @@ import torch
 from grading_helpers import solutions
 from torch.testing._internal.common_nn import loss_reference_fns
 
-from autograder.references import backprop, classification, likelihood, regression
+from lossbook_checks.references import backpropagation, classification_losses, likelihood_information, regression_losses
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -87,7 +87,7 @@ def test_huber(regression_solutions):
     for shape, reduction, delta in itertools.product(((7,), (3, 4)), REDUCTIONS, (0.5, 1.0, 2.5)):
         target = gen.normal(0.0, 2.0, size=shape)
         inputs = {"input": target + gen.normal(0.0, 2.0, size=shape), "target": target}
-        _agree("HuberLoss", regression.huber, ns["huber_loss"], ns["huber_loss_backward"], inputs,
+        _agree("HuberLoss", regression_losses.huber, ns["huber_loss"], ns["huber_loss_backward"], inputs,
                {"reduction": reduction, "delta": delta}, _upstream(gen, shape, reduction))
 
 
@@ -121,8 +121,8 @@ def _cross_entropy_calls() -> Iterator[tuple[dict[str, Any], dict[str, Any], np.
 def test_cross_entropy(classification_solutions):
     ns = classification_solutions
     for inputs, options, grad_output in _cross_entropy_calls():
-        _agree("CrossEntropyLoss", classification.cross_entropy, ns["cross_entropy"], ns["cross_entropy_backward"],
-               inputs, options, grad_output)
+        _agree("CrossEntropyLoss", classification_losses.cross_entropy, ns["cross_entropy"],
+               ns["cross_entropy_backward"], inputs, options, grad_output)
 
 
 def test_backpropagation_cross_entropy_is_torchs_with_its_defaults():
@@ -131,7 +131,7 @@ def test_backpropagation_cross_entropy_is_torchs_with_its_defaults():
     for n, c in ((1, 3), (6, 4)):
         inputs = {"input": gen.normal(0.0, 2.0, size=(n, c)), "target": gen.integers(0, c, size=n)}
         grad_output = _upstream(gen, (n,), "mean")
-        _agree("CrossEntropyLoss", lambda input, target: backprop.cross_entropy(input, target),
+        _agree("CrossEntropyLoss", lambda input, target: backpropagation.cross_entropy(input, target),
                ns["softmax_cross_entropy"], ns["softmax_cross_entropy_backward"], inputs, {}, grad_output,
                rename={"input": "logits", "target": "labels"})
 
@@ -144,7 +144,7 @@ def test_kl_divergence(likelihood_solutions):
         p = gen.dirichlet(np.ones(shape[-1]), size=shape[:-1]) + 1e-3  # > 0: the test formula has 0 log 0 = nan
         inputs = {"input": np.log(gen.dirichlet(np.ones(shape[-1]), size=shape[:-1])),
                   "target": np.log(p) if log_target else p}
-        _agree("KLDivLoss_log_target" if log_target else "KLDivLoss", likelihood.kl_div,
+        _agree("KLDivLoss_log_target" if log_target else "KLDivLoss", likelihood_information.kl_div,
                lambda **kw: ns["kl_divergence"](**kw),
                lambda **kw: ns["kl_divergence_backward"](**kw)[0],
                inputs, {"reduction": reduction, "log_target": log_target}, _upstream(gen, shape, reduction))
@@ -158,7 +158,7 @@ def test_multi_margin(classification_solutions):
         inputs = {"input": gen.normal(0.0, 1.0, size=shape), "target": gen.integers(0, shape[-1], size=shape[:-1])}
         if weighted:
             inputs["weight"] = gen.uniform(0.2, 3.0, size=shape[-1])
-        _agree("MultiMarginLoss", classification.multi_margin_loss, ns["multi_margin_loss"],
+        _agree("MultiMarginLoss", classification_losses.multi_margin_loss, ns["multi_margin_loss"],
                ns["multi_margin_loss_backward"], inputs, {"p": p, "margin": margin, "reduction": reduction},
                _upstream(gen, shape[:-1], reduction))
 
@@ -167,7 +167,7 @@ def test_the_comparison_fails_for_a_loss_that_differs_from_torchs(regression_sol
     ns = regression_solutions
     inputs = {"input": np.array([0.0, 3.0]), "target": np.array([0.0, 0.0])}
     with pytest.raises(AssertionError, match="our reference"):  # delta=2 where torch's test formula has delta=1
-        _agree("HuberLoss", lambda **kw: regression.huber(**kw, delta=2.0), ns["huber_loss"],
+        _agree("HuberLoss", lambda **kw: regression_losses.huber(**kw, delta=2.0), ns["huber_loss"],
                ns["huber_loss_backward"], inputs, {"reduction": "sum"}, np.array(1.0))
 
 
@@ -176,14 +176,15 @@ def _defaults(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("ours", "torchs"), [
-    (regression.mse, torch.nn.functional.mse_loss), (regression.mae, torch.nn.functional.l1_loss),
-    (regression.huber, torch.nn.functional.huber_loss),
-    (classification.binary_cross_entropy, torch.nn.functional.binary_cross_entropy),
-    (classification.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits),
-    (classification.cross_entropy, torch.nn.functional.cross_entropy),
-    (classification.multi_margin_loss, torch.nn.functional.multi_margin_loss),
-    (likelihood.kl_div, torch.nn.functional.kl_div), (likelihood.gaussian_nll, torch.nn.functional.gaussian_nll_loss),
-    (likelihood.poisson_nll, torch.nn.functional.poisson_nll_loss),
+    (regression_losses.mse, torch.nn.functional.mse_loss), (regression_losses.mae, torch.nn.functional.l1_loss),
+    (regression_losses.huber, torch.nn.functional.huber_loss),
+    (classification_losses.binary_cross_entropy, torch.nn.functional.binary_cross_entropy),
+    (classification_losses.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits),
+    (classification_losses.cross_entropy, torch.nn.functional.cross_entropy),
+    (classification_losses.multi_margin_loss, torch.nn.functional.multi_margin_loss),
+    (likelihood_information.kl_div, torch.nn.functional.kl_div),
+    (likelihood_information.gaussian_nll, torch.nn.functional.gaussian_nll_loss),
+    (likelihood_information.poisson_nll, torch.nn.functional.poisson_nll_loss),
 ])
 def test_references_have_torchs_defaults(ours, torchs):
     theirs = _defaults(torchs)
@@ -192,4 +193,4 @@ def test_references_have_torchs_defaults(ours, torchs):
 
 def test_focal_reference_has_torchvisions_defaults():
     # torchvision.ops.sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none") (not installed)
-    assert _defaults(classification.sigmoid_focal_loss) == {"alpha": 0.25, "gamma": 2.0, "reduction": "none"}
+    assert _defaults(classification_losses.sigmoid_focal_loss) == {"alpha": 0.25, "gamma": 2.0, "reduction": "none"}

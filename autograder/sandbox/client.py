@@ -17,12 +17,14 @@ from typing import Any
 
 import psutil
 
-from ..checking.student import OpaqueValue, StudentError
+import lossbook_checks.cases
+from lossbook_checks.checking.student import OpaqueValue, StudentError
+
 from . import confine, protocol
 
 HERE = Path(__file__).resolve().parent
 KERNEL_SCRIPT = HERE / "kernel.py"
-CASES_DIR = HERE.parent / "cases"
+CASES_DIR = Path(lossbook_checks.cases.__file__).resolve().parent
 HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/proc", "/sys/devices/system/cpu", "/etc/ld.so.cache",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types",

@@ -1,8 +1,8 @@
 """The sandboxed kernel: ``python -I -B kernel.py CMD_FD REPLY_FD SPEC_JSON`` (started by the client).
 
 It confines itself (:mod:`confine`), hides torch and the course's grading code from the
-submission (of the course's package only ``autograder.cases``, numpy and the standard library
-only, is real here; ``autograder.checking`` and ``autograder.references`` are stand-ins),
+submission (of the course's package only ``lossbook_checks.cases``, numpy and the standard library
+only, is real here; ``lossbook_checks.checking`` and ``lossbook_checks.references`` are stand-ins),
 then serves the grader's requests on two pipes:
 
 - ``exec``: run a cell's source in an IPython shell; reply with its outputs and error;
@@ -66,10 +66,10 @@ def _stand_in(prefix: str):
 
 
 def _checking_shim() -> types.ModuleType:
-    """``autograder.checking`` for student code: seeded generators work, checks do nothing."""
+    """``lossbook_checks.checking`` for student code: seeded generators work, checks do nothing."""
     import numpy as np
 
-    module = types.ModuleType("autograder.checking", "Sandbox stand-in: checks run in the grader.")
+    module = types.ModuleType("lossbook_checks.checking", "Sandbox stand-in: checks run in the grader.")
     module.__path__ = []
 
     class CheckFailure(AssertionError):
@@ -89,7 +89,8 @@ def _checking_shim() -> types.ModuleType:
 
 
 class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Blocks torch; serves ``autograder.cases`` from its files and the rest of ``autograder`` as stand-ins."""
+    """Blocks torch and the grader (``autograder``); serves ``lossbook_checks.cases`` from its files and the
+    rest of ``lossbook_checks`` as stand-ins."""
 
     def __init__(self, cases_dir: str) -> None:
         self.cases_dir = cases_dir
@@ -98,7 +99,9 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         root = fullname.split(".")[0]
         if root in ("torch", "functorch", "torchgen"):
             raise ModuleNotFoundError(TORCH_MESSAGE, name=fullname)
-        if root != "autograder":
+        if root == "autograder":
+            raise ModuleNotFoundError(f"{fullname}: {REFERENCE_MESSAGE}", name=fullname)
+        if root != "lossbook_checks":
             return None
         parts = fullname.split(".")
         if len(parts) == 2 and parts[1] == "cases":
@@ -114,7 +117,7 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         parts = spec.name.split(".")
-        if parts == ["autograder", "checking"]:
+        if parts == ["lossbook_checks", "checking"]:
             return _checking_shim()
         module = types.ModuleType(spec.name)
         if len(parts) == 3:
@@ -122,7 +125,7 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module):
-        if module.__name__ in ("autograder", "autograder.references"):
+        if module.__name__ in ("lossbook_checks", "lossbook_checks.references"):
             module.__path__ = []
 
 

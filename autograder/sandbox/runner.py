@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from ..checking.failure import CheckFailure
+from lossbook_checks.checking.failure import CheckFailure
+
 from ..notebooks import grade_id
 from .client import CellTimeout, KernelGone, SandboxKernel
 

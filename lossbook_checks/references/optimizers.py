@@ -2,15 +2,14 @@
 
 The optimisers and schedulers are torch's own classes (``torch.optim``,
 ``torch.optim.lr_scheduler``); the grader runs them on the same gradients as the student
-(:mod:`autograder.checking.optimizers`). ``newton_step`` is the damped Newton step in
+(:mod:`lossbook_checks.checking.optimizers`). ``newton_step`` is the damped Newton step in
 torch, and ``OBJECTIVES`` are the twice-differentiable functions whose gradients and
 Hessians ``torch.func`` computes for the Newton iterations.
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 sgd = torch.optim.SGD
 rmsprop = torch.optim.RMSprop

@@ -9,8 +9,7 @@ logits of +-1e4, where ``sigmoid`` saturates to exactly 0 or 1).
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 from .reduction import apply_reduction
 

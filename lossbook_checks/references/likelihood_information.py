@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-import torch.nn.functional as F
-from torch import distributions as D
+from lossbook_checks.optional_torch import F, torch
 
 from .reduction import apply_reduction
+
+D = torch.distributions
 
 
 def entropy(p: torch.Tensor) -> torch.Tensor:

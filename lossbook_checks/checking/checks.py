@@ -13,18 +13,20 @@ Conventions shared by every exercise:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-import torch
 
-from autograder.cases.core import Case
+from lossbook_checks.cases.core import Case
+from lossbook_checks.optional_torch import torch
 
 from .compare import assert_close
 from .failure import CheckFailure
 from .numerical import numerical_gradient, relative_error
 from .reference import torch_forward, torch_vjp
 from .student import call_student
+
+T = TypeVar("T")
 
 
 def describe(name: str, inputs: Mapping[str, Any], options: Mapping[str, Any]) -> str:
@@ -165,9 +167,9 @@ def check_rejects(student: Callable[..., Any], reference: Callable[..., torch.Te
     return for_each_case(cases, check)
 
 
-def for_each_case(cases: Iterable[Case], check: Callable[[Case], None]) -> int:
-    """Run ``check`` on every case; return how many. No cases at all is an error (a test that
-    checks nothing cannot fail)."""
+def for_each_case(cases: Iterable[T], check: Callable[[T], object]) -> int:
+    """Run ``check`` on every case (a :class:`Case`, or an optimiser's run or schedule); return how many.
+    No cases at all is an error (a test that checks nothing cannot fail)."""
     count = 0
     for case in cases:
         check(case)

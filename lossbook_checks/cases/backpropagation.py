@@ -1,6 +1,6 @@
 """Seeded test cases for the ``backpropagation`` assignment (numpy and the standard library only).
 
-The checks that compare them with torch are in :mod:`autograder.checking.backprop`; the
+The checks that compare them with torch are in :mod:`lossbook_checks.checking.backpropagation`; the
 test programs that run on the student's side (``numerical_gradient``'s test functions, the
 ``Value`` graphs) are in :mod:`.backpropagation_programs`.
 """

@@ -20,8 +20,7 @@ from the original paper, and autograd through it defines the expected backward p
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 from .reduction import apply_reduction
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
+from lossbook_checks.optional_torch import F, torch
 
 from .reduction import apply_reduction
 

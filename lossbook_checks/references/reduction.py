@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+from lossbook_checks.optional_torch import torch
 
 
 def apply_reduction(loss: torch.Tensor, reduction: str) -> torch.Tensor:

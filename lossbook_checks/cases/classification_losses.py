@@ -1,6 +1,6 @@
 """Seeded test cases for the ``classification_losses`` assignment (numpy and the standard library only).
 
-Every generator yields :class:`~autograder.cases.core.Case` objects drawn from a
+Every generator yields :class:`~lossbook_checks.cases.core.Case` objects drawn from a
 generator seeded by the test. ``extreme=False`` keeps logits within +-6, where even a
 formula without the stability tricks is accurate in float32; ``extreme=True`` puts
 logits of +-1e4 in every case (probabilities of exactly 0 and 1 for BCE on

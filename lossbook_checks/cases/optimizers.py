@@ -4,7 +4,7 @@ An optimiser is checked on a :class:`Run`: initial parameters (a list of arrays 
 random shapes, a 0-d and an empty one among them), a gradient for every parameter at
 every step, and the optimiser's options. The grader runs ``torch.optim`` on the same
 gradients and compares the student's parameters with torch's after every step
-(:func:`autograder.checking.optimizers.check_runs`).
+(:func:`lossbook_checks.checking.optimizers.check_runs`).
 
 The generators below yield, for one optimiser: its defaults (options omitted), every
 combination of the options in a grid, extreme learning rates and gradient scales, zero
@@ -242,7 +242,7 @@ def _newton_inputs(gen: np.random.Generator, n: int, condition: float, dtype: ty
 
 @dataclass
 class NewtonRun:
-    """Newton iterations on a named objective (see ``autograder.references.optimizers.OBJECTIVES``)
+    """Newton iterations on a named objective (see ``lossbook_checks.references.optimizers.OBJECTIVES``)
     with its ``data``, from ``params``; the grader computes each gradient and Hessian with torch.func."""
 
     objective: str

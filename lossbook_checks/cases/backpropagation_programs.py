@@ -5,7 +5,7 @@ sandboxed kernel without torch, and what crosses to the grader is plain data. So
 objects the exercises are about (a function handed to ``numerical_gradient``, the
 student's ``Value`` class) stay in the kernel, and the notebook's small adapter functions
 call them through :func:`numerical_gradient_on` and :func:`run_engine`, which take and
-return data only. The grader (:mod:`autograder.checking.backprop`) then compares that data with torch.
+return data only. The grader (:mod:`lossbook_checks.checking.backpropagation`) then compares that data with torch.
 
 - :data:`SMOOTH_FUNCTIONS`: scalar test functions ``f(x, lib)`` written once for ``lib``
   numpy or torch, so the student's function and the reference are the same expression.

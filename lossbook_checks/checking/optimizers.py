@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
-from autograder.cases.optimizers import NewtonRun, Run, Schedule
+from lossbook_checks.cases.optimizers import NewtonRun, Run, Schedule
+from lossbook_checks.optional_torch import torch
 
-from .checks import copies, describe
+from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
+from .record import reference_name, reference_value
 from .reference import to_numpy, to_torch
 from .student import call_student
 
@@ -31,16 +32,35 @@ from .student import call_student
 RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 2e-5}
 
 
+def torch_trajectory(reference: type[torch.optim.Optimizer], run: Run) -> list[list[np.ndarray]]:
+    """The parameters after each of ``run``'s steps of ``reference`` (a ``torch.optim`` class): ``[t][i]``."""
+    def compute() -> list[list[np.ndarray]]:
+        tensors = [to_torch(p).requires_grad_(True) for p in run.params]
+        optimiser = reference(tensors, **run.options)
+        after = []
+        for grads in run.grads:
+            for tensor, g in zip(tensors, grads, strict=True):
+                tensor.grad = to_torch(g)
+            optimiser.step()
+            after.append([to_numpy(p).copy() for p in tensors])
+        return after
+
+    return reference_value(f"trajectory {reference_name(reference)}", (run.params, run.grads, run.options), compute)
+
+
 class _Track:
-    """One run in progress: the student's parameters and state beside torch's optimiser."""
+    """One run in progress: the student's parameters and state beside torch's trajectory."""
 
     def __init__(self, run: Run, reference: type[torch.optim.Optimizer], label: str) -> None:
         self.run, self.label = run, label
         self.params = [p.copy() for p in run.params]
         self.state: Any = {}
-        self.tensors = [to_torch(p).requires_grad_(True) for p in run.params]
-        self.optimiser = reference(self.tensors, **run.options)
+        self.expected = torch_trajectory(reference, run)
         self.scale = [float(np.max(np.abs(p), initial=0.0)) for p in run.params]
+
+    def reference_before(self, t: int) -> list[np.ndarray]:
+        """Torch's parameters before step ``t`` (0-based)."""
+        return self.run.params if t == 0 else self.expected[t - 1]
 
     def describe(self, name: str) -> str:
         shapes = ", ".join(f"{p.shape} {p.dtype}" for p in self.run.params)
@@ -80,16 +100,12 @@ def _step_ratio(got: np.ndarray, before: np.ndarray, expected: np.ndarray, refer
 def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interleaved: bool) -> None:
     run = track.run
     grads = run.grads[t]
-    for tensor, g in zip(track.tensors, grads, strict=True):
-        tensor.grad = to_torch(g)
-    before_ref = [to_numpy(p).copy() for p in track.tensors]
-    track.optimiser.step()
+    before_ref = track.reference_before(t)
     what = track.describe(name)
     result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in grads],
                           state=track.state, **run.options, what=what)
     new_params, new_state = _returned_params(result.value, track, what)
-    for i, (got, tensor) in enumerate(zip(new_params, track.tensors, strict=True)):
-        expected = to_numpy(tensor)
+    for i, (got, expected) in enumerate(zip(new_params, track.expected[t], strict=True)):
         track.scale[i] = max(track.scale[i], float(np.max(np.abs(expected), initial=0.0)))
         rtol = RTOL.get(expected.dtype, RTOL[np.dtype(np.float64)])
         if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
@@ -110,14 +126,15 @@ def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interle
 
 def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimizer],
                runs: Iterable[Run | tuple[Run, Run]]) -> int:
-    """Run ``student`` and ``reference`` (a ``torch.optim`` class) on every run; return how many were checked.
+    """Run ``student`` and ``reference`` (a ``torch.optim`` class) on every run; return how many runs or
+    interleaved pairs were checked.
 
     A pair of runs is interleaved: step 1 of the first, step 1 of the second, step 2 of the
     first, and so on, each optimiser with its own state.
     """
     name = getattr(student, "__name__", "step")
-    count = 0
-    for item in runs:
+
+    def check(item: Run | tuple[Run, Run]) -> None:
         group = list(item) if isinstance(item, tuple) else [item]
         labels = [f" [optimiser {k + 1} of {len(group)}, interleaved]" if len(group) > 1 else ""
                   for k in range(len(group))]
@@ -126,33 +143,39 @@ def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimize
             for track in tracks:
                 if t < track.run.steps:
                     _step(track, t, student, name, interleaved=len(group) > 1)
-        count += len(group)
-    if count == 0:
-        raise ValueError("check_runs was given no runs: the test would check nothing.")
-    return count
+
+    return for_each_case(runs, check)
+
+
+def torch_schedule(reference: Any, schedule: Schedule) -> list[np.float64]:
+    """The learning rate of ``reference`` (a ``torch.optim.lr_scheduler`` class) after 0 to ``schedule.steps`` steps."""
+    def compute() -> list[np.float64]:
+        optimiser = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=schedule.base_lr)
+        scheduler = reference(optimiser, **schedule.options)
+        rates = []
+        for _ in range(schedule.steps + 1):
+            rates.append(np.float64(scheduler.get_last_lr()[0]))
+            optimiser.step()
+            scheduler.step()
+        return rates
+
+    return reference_value(f"schedule {reference_name(reference)}",
+                           (schedule.base_lr, schedule.options, schedule.steps), compute)
 
 
 def check_schedule(student: Callable[..., Any], reference: Callable[..., Any], schedules: Iterable[Schedule]) -> int:
     """``student(step, base_lr, **options)`` must equal ``reference``'s learning rate (a
     ``torch.optim.lr_scheduler`` class) after ``step`` scheduler steps, for every step up to ``steps``."""
     name = getattr(student, "__name__", "schedule")
-    count = 0
-    for schedule in schedules:
-        tensor = torch.zeros(1, requires_grad=True)
-        optimiser = torch.optim.SGD([tensor], lr=schedule.base_lr)
-        scheduler = reference(optimiser, **schedule.options)
-        for step in range(schedule.steps + 1):
+
+    def check(schedule: Schedule) -> None:
+        for step, lr in enumerate(torch_schedule(reference, schedule)):
             inputs = {"step": step, "base_lr": schedule.base_lr}
             what = describe(name, inputs, schedule.options)
             got = call_student(student, **inputs, **schedule.options, what=what)
-            assert_close(got.value, np.float64(scheduler.get_last_lr()[0]), what=what, rtol=1e-9,
-                         atol=1e-12 * schedule.base_lr, warnings=got.warnings)
-            optimiser.step()
-            scheduler.step()
-        count += 1
-    if count == 0:
-        raise ValueError("check_schedule was given no schedules: the test would check nothing.")
-    return count
+            assert_close(got.value, lr, what=what, rtol=1e-9, atol=1e-12 * schedule.base_lr, warnings=got.warnings)
+
+    return for_each_case(schedules, check)
 
 
 def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
@@ -162,8 +185,8 @@ def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torc
     must land where ``reference`` does from the same point, and the iterates must follow the
     reference's own trajectory."""
     name = getattr(student, "__name__", "newton_step")
-    count = 0
-    for run in runs:
+
+    def check(run: NewtonRun) -> None:
         objective = functools.partial(objectives[run.objective],
                                       **{k: to_torch(np.asarray(v)) for k, v in run.data.items()})
         theta, theta_ref = run.params.copy(), to_torch(run.params)
@@ -181,7 +204,5 @@ def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torc
             assert_close(result.value, expected, what=what, warnings=result.warnings)
             theta = np.asarray(result.value, dtype=theta.dtype)
             assert_close(theta, to_numpy(theta_ref), what=f"{what}: the iterate vs torch's Newton trajectory")
-        count += 1
-    if count == 0:
-        raise ValueError("check_newton_runs was given no runs: the test would check nothing.")
-    return count
+
+    return for_each_case(runs, check)

@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from autograder.cases.core import Case
+from lossbook_checks.cases.core import Case
+from lossbook_checks.optional_torch import torch
 
 from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
+from .record import reference_name, reference_value
 from .reference import to_numpy, to_torch
 from .student import StudentError, call_student
 
@@ -79,8 +80,15 @@ def _compare(got: Any, expected: Any, names: Sequence[str] | None, what: str, ca
             if value is not None:
                 raise CheckFailure(f"{where}: expected None (that input was None), got {type(value).__name__}.")
             continue
-        assert_close(value, to_numpy(reference), what=where, rtol=case.rtol, atol=case.atol, notes=case.notes,
+        assert_close(value, reference, what=where, rtol=case.rtol, atol=case.atol, notes=case.notes,
                      warnings=warnings)
+
+
+def _as_numpy(value: Any) -> Any:
+    """A reference's output with every tensor as a numpy array (tuples and lists kept, ``None`` kept)."""
+    if isinstance(value, tuple | list):
+        return type(value)(_as_numpy(item) for item in value)
+    return None if value is None else to_numpy(value)
 
 
 def _expect_same_error(student: Callable[..., Any], case: Case, error: Exception, what: str) -> None:
@@ -107,10 +115,13 @@ def check_outputs(student: Callable[..., Any], reference: Callable[..., Any], ca
     """
     def check(case: Case) -> None:
         what = _describe(getattr(student, "__name__", "function"), case.inputs, case.options)
-        tensors = {name: to_torch(value) for name, value in case.inputs.items()}
-        try:
+        def compute() -> Any:
+            tensors = {name: to_torch(value) for name, value in case.inputs.items()}
             with torch.no_grad():
-                expected = reference(**tensors, **case.options)
+                return _as_numpy(reference(**tensors, **case.options))
+
+        try:
+            expected = reference_value(f"outputs {reference_name(reference)}", (case.inputs, case.options), compute)
         except (RuntimeError, ValueError) as error:
             _expect_same_error(student, case, error, what)
         else:
@@ -128,16 +139,20 @@ def check_gradients(student_backward: Callable[..., Any], reference: Callable[..
     def check(case: Case) -> None:
         upstream = {} if case.grad_output is None else {"grad_output": np.copy(case.grad_output)}
         what = _describe(getattr(student_backward, "__name__", "function"), {**case.inputs, **upstream}, case.options)
-        tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in case.inputs.items()}
-        value = reference(**tensors, **case.options)
-        value = value[0] if isinstance(value, tuple) else value
-        g = torch.as_tensor(np.asarray(1.0 if case.grad_output is None else case.grad_output),
-                            dtype=value.dtype, device=value.device).expand_as(value)
-        present = [name for name in wrt if name in tensors]
-        grads = dict(zip(present, torch.autograd.grad(value, [tensors[n] for n in present], g), strict=True))
+        def compute() -> tuple[np.ndarray | None, ...]:
+            tensors = {name: to_torch(value, requires_grad=name in wrt) for name, value in case.inputs.items()}
+            value = reference(**tensors, **case.options)
+            value = value[0] if isinstance(value, tuple) else value
+            g = torch.as_tensor(np.asarray(1.0 if case.grad_output is None else case.grad_output),
+                                dtype=value.dtype, device=value.device).expand_as(value)
+            present = [name for name in wrt if name in tensors]
+            grads = dict(zip(present, torch.autograd.grad(value, [tensors[n] for n in present], g), strict=True))
+            return tuple(None if name not in grads else to_numpy(grads[name]) for name in wrt)
+
+        expected = reference_value(f"vjp {reference_name(reference)}",
+                                   (case.inputs, case.options, list(wrt), case.grad_output), compute)
         result = call_student(student_backward, **copies(case.inputs), **upstream, **case.options, what=what)
-        _compare(result.value, tuple(grads.get(name) for name in wrt), [f"gradient w.r.t. {n}" for n in wrt],
-                 what, case, result.warnings)
+        _compare(result.value, expected, [f"gradient w.r.t. {n}" for n in wrt], what, case, result.warnings)
 
     return for_each_case(cases, check)
 
@@ -151,7 +166,9 @@ def check_sampler(sampler: Callable[..., Any], std_reference: Callable[..., torc
     def check(case: Case) -> None:
         options = dict(case.options)
         what = describe(getattr(sampler, "__name__", "sampler"), {}, options)
-        std = float(std_reference(**{k: v for k, v in options.items() if k != "seed"}))
+        without_seed = {k: v for k, v in options.items() if k != "seed"}
+        std = reference_value(f"value {reference_name(std_reference)}", without_seed,
+                              lambda: float(std_reference(**without_seed)))
         w = np.asarray(call_student(sampler, **options, what=what).value)
         if w.shape != tuple(options["shape"]) or w.dtype.kind != "f":
             raise CheckFailure(f"{what}: expected a float array of shape {tuple(options['shape'])}, "

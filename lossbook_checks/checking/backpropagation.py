@@ -1,5 +1,5 @@
 """Checks for the ``backpropagation`` assignment (grader side; its cases are in
-:mod:`autograder.cases.backpropagation`).
+:mod:`lossbook_checks.cases.backpropagation`).
 
 What the shared checks do not cover:
 
@@ -9,27 +9,32 @@ What the shared checks do not cover:
 - torch's ``gradcheck`` of a numpy forward/backward pair wrapped in a custom
   ``torch.autograd.Function`` (:func:`check_gradcheck`);
 - ``numerical_gradient`` and the scalar autodiff engine ``Value``, called through the
-  notebook's adapters (data in, data out; see :mod:`autograder.cases.backpropagation_programs`) and compared with
+  notebook's adapters (data in, data out; see :mod:`lossbook_checks.cases.backpropagation_programs`) and compared with
   torch autograd (:func:`check_numerical_gradient`, :func:`check_engine_forward`,
   :func:`check_engine_backward`).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from autograder.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
-from autograder.cases.core import Case
+from lossbook_checks.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
+from lossbook_checks.cases.core import Case
+from lossbook_checks.optional_torch import torch
 
 from .checks import copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
+from .record import live, reference_value
 from .reference import device, to_numpy, to_torch, torch_vjp
 from .student import call_student
+
+#: torch.autograd.gradcheck's settings here: finite-difference step and tolerances.
+GRADCHECK = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-4}
 
 
 def _as_tuple(value: Any, n: int, what: str) -> tuple[Any, ...]:
@@ -140,11 +145,15 @@ def check_numerical_gradient(adapter: Callable[..., Any], name: str, x: np.ndarr
     """
     layout = ", a non-contiguous view" if transposed else ""
     what = f"numerical_gradient(f = {name}, x: {x.shape} {x.dtype}{layout})"
-    tensor = to_torch(np.array(x, dtype=np.float64), requires_grad=True)
-    (expected,) = torch.autograd.grad(SMOOTH_FUNCTIONS[name](tensor, torch), tensor)
+    def compute() -> np.ndarray:
+        tensor = to_torch(np.array(x, dtype=np.float64), requires_grad=True)
+        (expected,) = torch.autograd.grad(SMOOTH_FUNCTIONS[name](tensor, torch), tensor)
+        return to_numpy(expected)
+
+    expected = reference_value(f"gradient {name}", np.array(x, dtype=np.float64), compute)
     result = call_student(adapter, name, x.copy(), transposed, what=what)
     gradient, after = _as_tuple(result.value, 2, what)
-    assert_close(gradient, to_numpy(expected), what=what, rtol=1e-6, atol=1e-7, warnings=result.warnings)
+    assert_close(gradient, expected, what=what, rtol=1e-6, atol=1e-7, warnings=result.warnings)
     assert_close(after, x, what=f"{what}: x must be restored (save each element and put it back)",
                  rtol=1e-12, atol=0.0)
 
@@ -172,29 +181,73 @@ def _numpy_function(forward: Callable[..., Any], backward: Callable[..., Any], w
 def check_gradcheck(forward: Callable[..., Any], backward: Callable[..., Any], x: np.ndarray) -> None:
     """``torch.autograd.gradcheck`` (float64, on :func:`device`) of the custom ``Function`` made of
     ``forward(x) -> (out, cache)`` and ``backward(grad_out, cache)``: the Jacobian from finite
-    differences of ``forward`` must match the one ``backward`` implies."""
-    tensor = to_torch(np.asarray(x, dtype=np.float64), requires_grad=True)
+    differences of ``forward`` must match the one ``backward`` implies. Without torch, the same test
+    in numpy (:func:`_numpy_gradcheck`), with the same step and tolerances."""
     name = getattr(forward, "__name__", "forward")
     what = f"torch.autograd.gradcheck of a Function made of {name}/{getattr(backward, '__name__', 'backward')}"
-    function = _numpy_function(forward, backward, f"{name}(x: {tuple(x.shape)} float64)")
+    label = f"{name}(x: {tuple(x.shape)} float64)"
+    if not live():
+        mismatch = _numpy_gradcheck(forward, backward, np.asarray(x, dtype=np.float64), label)
+        if mismatch:
+            raise CheckFailure(f"{what} (in numpy, as torch computes it): {mismatch}")
+        return
+    tensor = to_torch(np.asarray(x, dtype=np.float64), requires_grad=True)
+    function = _numpy_function(forward, backward, label)
     try:
-        torch.autograd.gradcheck(function.apply, (tensor,), eps=1e-6, atol=1e-6, rtol=1e-4)
-    except torch.autograd.gradcheck.GradcheckError as err:
+        torch.autograd.gradcheck(function.apply, (tensor,), eps=GRADCHECK["eps"], atol=GRADCHECK["atol"],
+                                 rtol=GRADCHECK["rtol"])
+    except importlib.import_module("torch.autograd.gradcheck").GradcheckError as err:
         raise CheckFailure(f"{what} on {tensor.device.type}: {str(err).splitlines()[0]}\n"
                            f"{chr(10).join(str(err).splitlines()[1:8])}") from None
+
+
+def _numpy_gradcheck(forward: Callable[..., Any], backward: Callable[..., Any], x: np.ndarray, what: str) -> str:
+    """What ``torch.autograd.gradcheck`` checks, in numpy: the Jacobian ``(x.size, out.size)`` by central
+    differences of ``forward`` against the one ``backward`` gives for each unit ``grad_out``; the
+    mismatch in torch's words, or ``""``."""
+    eps = GRADCHECK["eps"]
+
+    def out_of(point: np.ndarray) -> np.ndarray:
+        out, _ = _as_tuple(call_student(forward, point.copy(), what=what).value, 2, what)
+        return np.asarray(out, dtype=np.float64)
+
+    out, cache = _as_tuple(call_student(forward, x.copy(), what=what).value, 2, what)
+    out = np.asarray(out, dtype=np.float64)
+    numerical = np.zeros((x.size, out.size))
+    for i in range(x.size):
+        step = np.zeros(x.size)
+        step[i] = eps
+        step = step.reshape(x.shape)
+        numerical[i] = ((out_of(x + step) - out_of(x - step)) / (2 * eps)).ravel()
+    analytical = np.zeros_like(numerical)
+    for j in range(out.size):
+        unit = np.zeros(out.size)
+        unit[j] = 1.0
+        grad = call_student(backward, unit.reshape(out.shape), cache, what=f"backward of {what}").value
+        analytical[:, j] = np.asarray(grad, dtype=np.float64).ravel()
+    if np.allclose(analytical, numerical, rtol=GRADCHECK["rtol"], atol=GRADCHECK["atol"]):
+        return ""
+    return (f"Jacobian mismatch for output 0 with respect to input 0,\n"
+            f"numerical:{np.array2string(numerical, precision=4)}\n"
+            f"analytical:{np.array2string(analytical, precision=4)}")
 
 
 # ---------------------------------------------------------------- the scalar autodiff engine
 
 
-def _torch_nodes(program: Program) -> list[torch.Tensor]:
-    """Every node and the output (last) in torch, after ``out.backward()`` (``.grad`` retained)."""
-    leaves = [torch.tensor(v, dtype=torch.float64, device=device(), requires_grad=True) for v in program.leaves]
-    nodes, out = run_program(program, leaves)
-    for node in nodes[len(leaves):]:
-        node.retain_grad()
-    out.backward()
-    return [*nodes, out]
+def _torch_nodes(program: Program) -> tuple[np.ndarray, np.ndarray]:
+    """The value of every node and of the output (last), and ``d out / d node`` of every node (0 where
+    torch leaves ``.grad`` empty), by torch after ``out.backward()``."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        leaves = [torch.tensor(v, dtype=torch.float64, device=device(), requires_grad=True) for v in program.leaves]
+        nodes, out = run_program(program, leaves)
+        for node in nodes[len(leaves):]:
+            node.retain_grad()
+        out.backward()
+        values = np.array([t.item() for t in [*nodes, out]])
+        return values, np.array([0.0 if t.grad is None else t.grad.item() for t in nodes])
+
+    return reference_value("engine", program.to_data(), compute)
 
 
 def _engine(adapter: Callable[..., Any], program: Program, backward: bool, what: str) -> dict[str, np.ndarray]:
@@ -221,7 +274,7 @@ def check_engine_forward(adapter: Callable[..., Any], program: Program) -> None:
     """
     what = f"Value graph with {len(program.leaves) + len(program.steps)} nodes"
     got = _engine(adapter, program, False, what)["data"]
-    expected = np.array([t.item() for t in _torch_nodes(program)])
+    expected = _torch_nodes(program)[0]
     if got.shape != expected.shape:
         raise CheckFailure(f"{what}: expected {expected.size} node values, got {got.size}.")
     bad = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
@@ -239,11 +292,11 @@ def check_engine_backward(adapter: Callable[..., Any], program: Program, *, leav
     """
     what = f"Value graph with {len(program.leaves) + len(program.steps)} nodes, out.backward()"
     got = _engine(adapter, program, True, what)["grad"]
-    nodes = _torch_nodes(program)[:-1]
-    count = len(program.leaves) if leaves_only else len(nodes)
-    expected = np.array([0.0 if t.grad is None else t.grad.item() for t in nodes[:count]])
-    if got.shape != (len(nodes),):
-        raise CheckFailure(f"{what}: expected {len(nodes)} node gradients, got {got.size}.")
+    node_grads = _torch_nodes(program)[1]
+    count = len(program.leaves) if leaves_only else len(node_grads)
+    expected = node_grads[:count]
+    if got.shape != (len(node_grads),):
+        raise CheckFailure(f"{what}: expected {len(node_grads)} node gradients, got {got.size}.")
     bad = ~np.isclose(got[:count], expected, rtol=1e-7, atol=1e-10)
     if not bad.any():
         return

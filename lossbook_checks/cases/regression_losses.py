@@ -1,55 +1,20 @@
-"""Test cases: :class:`Case`, and the seeded generators every assignment shares.
+"""Test cases of the ``regression_losses`` assignment: elementwise losses of ``(input, target)``.
 
-Hidden tests check a function on these (with ``checking.check_cases``): for elementwise
-losses of ``(input, target)``, every shape (0-d, empty, 1-d to 3-d), both float dtypes,
-every reduction, and residual scales from 1e-8 to 1e4, each drawn from a generator
-seeded by the test, so a grade never depends on chance. Every function is also called
-once with its defaults (:func:`defaults_case`), which are part of its API: a test that
-always passes ``delta`` or ``grad_output`` cannot see a wrong default.
+Every shape (0-d, empty, 1-d to 3-d), both float dtypes, every reduction, and residual
+scales from 1e-8 to 1e4, each drawn from a generator seeded by the test.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5), (0,))
-DTYPES: tuple[type, ...] = (np.float64, np.float32)
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+from .core import DTYPES, REDUCTIONS, SHAPES, Case, defaults_case, grad_output
+
 SCALES: tuple[float, ...] = (1e-8, 1.0, 1e4)
-
-
-@dataclass
-class Case:
-    """One call of a function under test, and how to judge it.
-
-    ``inputs`` are the arrays (by argument name) and ``options`` the plain keyword
-    arguments; an option left out is the function's default, which must equal torch's.
-    ``grad_output`` is the upstream gradient a backward receives; ``None`` leaves the
-    argument out (the student's default must then be 1, as for ``loss.backward()``).
-    ``mean_of`` is n of a mean reduction (to recognise a forgotten 1/n), ``notes`` are
-    ``(mask, hint)`` pairs shown when every wrong element lies in the mask, and ``rtol``/
-    ``atol`` override the tolerance of the reference's dtype (``None``: the default).
-    """
-
-    inputs: dict[str, np.ndarray]
-    options: dict[str, Any]
-    grad_output: Any = None
-    mean_of: int | None = None
-    notes: list[tuple[np.ndarray, str]] = field(default_factory=list)
-    rtol: float | None = None
-    atol: float | None = None
-
-
-def grad_output(gen: np.random.Generator, shape: tuple[int, ...], reduction: str, dtype: type) -> Any:
-    """A seeded upstream gradient: an array shaped like the loss for "none", else a scalar in [0.5, 2)."""
-    if reduction == "none":
-        return gen.uniform(-2.0, 2.0, size=shape).astype(dtype)
-    return dtype(gen.uniform(0.5, 2.0))
 
 
 def elementwise_cases(seed: int, *, shapes: Sequence[tuple[int, ...]] = SHAPES,
@@ -81,14 +46,6 @@ def elementwise_cases(seed: int, *, shapes: Sequence[tuple[int, ...]] = SHAPES,
                 case.notes.append((tie_mask, "wrong only where the residual is exactly 0: see the exercise "
                                              "text for the gradient the reference takes at the kink."))
             yield case
-
-
-def defaults_case(inputs: Mapping[str, Any], grad_output: Any = None, *, mean_of: int | None = None) -> Case:
-    """The call with every option left out, compared with torch called with torch's defaults.
-
-    ``grad_output`` is left out too (``None``) unless the function requires it.
-    """
-    return Case(dict(inputs), {}, grad_output, mean_of)
 
 
 def elementwise_defaults(seed: int) -> Iterator[Case]:
