@@ -144,8 +144,9 @@ def cosine_embedding(seed: int) -> Iterator[Case]:
 
 @defaults_first
 def info_nce(seed: int) -> Iterator[Case]:
-    """Batches of 1 to 12 query-key pairs, temperatures 0.05 to 1, vectors of norm 1e-3 to 1e3; a zero query and a
-    zero key in every fourth batch (``F.normalize``'s clamp); then empty batches (N = 0)."""
+    """Batches of 1 to 12 query-key pairs, temperatures 0.05 to 1, vectors of norm 1e-3 to 1e3; in every fourth
+    batch a zero query and a zero key, and rows of norm 1e-13 and 1e-10 (either side of ``F.normalize``'s clamp
+    at 1e-12); then empty batches (N = 0)."""
     gen = np.random.default_rng(seed)
     for k, (dtype, temperature, reduction) in enumerate(itertools.product(DTYPES, (0.05, 0.1, 0.5, 1.0),
                                                                            REDUCTIONS)):
@@ -153,8 +154,11 @@ def info_nce(seed: int) -> Iterator[Case]:
         scale = float(gen.choice([1e-3, 1.0, 1e3]))
         queries = gen.normal(0, scale, size=(n, d))
         keys = queries + gen.normal(0, scale * gen.uniform(0.1, 1.5), size=(n, d))
-        if k % 4 == 3:
+        if k % 4 == 3:  # F.normalize's clamp max(|x|, 1e-12): a zero row, one below the clamp, one just above
             queries[0], keys[-1] = 0.0, 0.0
+            if n > 1:
+                queries[-1] *= 1e-13 / np.linalg.norm(queries[-1])
+                keys[0] *= 1e-10 / np.linalg.norm(keys[0])
         loose = {"rtol": 1e-3, "atol": 1e-4} if dtype is np.float32 else {}  # float32 logits up to 1/temperature
         case = _case(gen, _cast(dtype, queries=queries, keys=keys), {"temperature": temperature,
                                                                     "reduction": reduction}, (n,), dtype, **loose)
