@@ -6,10 +6,16 @@ mistakes, each in its own answer cell, so each must cost exactly its own test ce
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from grading_helpers import grade, points, released, source
+from float64_internal import in_float64, run_test_cells
+from grading_helpers import grade, points, released, solutions, source
 
 from autograder.notebooks import fill_solutions, with_answers
+from lossbook_checks.cases import loss_design as cases
+from lossbook_checks.checking import CheckFailure
+from lossbook_checks.checking import loss_design as cl
+from lossbook_checks.references import loss_design as ref
 
 ASSIGNMENT = "loss_design"
 
@@ -129,3 +135,40 @@ def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
     for gid, (got, _) in scores["mistaken"].cells.items():
         assert got == (0 if gid in lost else cell_points[gid]), gid
     assert scores["mistaken"].total == sum(cell_points.values()) - sum(cell_points[gid] for gid in lost)
+
+
+#: The graded functions of ``loss_design`` (forward and backward of each loss).
+GRADED = {f"{name}{suffix}" for name in ("uncertainty_weighted_loss", "contrastive_loss", "triplet_margin_loss",
+                                         "cosine_embedding_loss", "info_nce", "center_loss", "soft_dice_loss",
+                                         "distillation_loss", "discriminator_loss", "generator_loss",
+                                         "gradient_penalty", "margin_ranking_loss", "listnet_loss")
+          for suffix in ("", "_backward")}
+
+
+def test_every_float32_case_accepts_float64_inside_and_float32_answers():
+    """Every case the grader runs, float32 ones included, accepts a correct implementation that computes in
+    float64 inside (closer to the exact value than torch's float32 reference) and the float32 solution (numpy's
+    order of operations, not torch's); so does the issue's example, ``cosine_embedding(seed=2)``."""
+    every_cell = set(points(ASSIGNMENT))
+    assert set(run_test_cells(ASSIGNMENT, lambda name, fn: in_float64(fn), GRADED)) == every_cell
+    assert set(run_test_cells(ASSIGNMENT, lambda name, fn: fn, GRADED)) == every_cell
+    namespace = solutions(ASSIGNMENT)
+    backward = namespace["cosine_embedding_loss_backward"]
+    for student in (backward, in_float64(backward)):
+        assert cl.check_cases(student, ref.cosine_embedding, cases.cosine_embedding(seed=2), wrt=("input1", "input2"))
+
+
+def test_float32_tolerance_widens_only_by_torchs_own_rounding():
+    """A wrong float32 answer still fails the fair comparison (a factor 1.01 on a gradient), and a
+    well-conditioned float32 case keeps the default tolerance."""
+    namespace = solutions(ASSIGNMENT)
+    backward = namespace["cosine_embedding_loss_backward"]
+
+    def off_by_one_percent(*args, **kwargs):
+        return tuple(1.01 * g for g in backward(*args, **kwargs))
+
+    float32 = [case for case in cases.cosine_embedding(seed=2) if case.inputs["input1"].dtype == np.float32]
+    with pytest.raises(CheckFailure):
+        cl.check_cases(off_by_one_percent, ref.cosine_embedding, float32, wrt=("input1", "input2"))
+    well_conditioned = next(case for case in float32 if np.abs(case.inputs["input1"]).max() > 0.1)
+    assert cl.fair_float32(well_conditioned, ref.cosine_embedding).atol is None

@@ -6,10 +6,18 @@ lose exactly the cells that check what the mistake breaks, and nothing else.
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pytest
+from float64_internal import in_float64, run_test_cells
 from grading_helpers import grade, points, released, source
 
 from autograder.notebooks import fill_solutions, grade_id, is_solution, with_answers
+from lossbook_checks.cases import optimizers as cases
+from lossbook_checks.checking import CheckFailure
+from lossbook_checks.checking import optimizers as co
+from lossbook_checks.references import optimizers as ref
 
 ASSIGNMENT = "optimizers"
 
@@ -44,6 +52,13 @@ MISTAKES = {
         ("    return new_params, new\n",
          "    _MEMORY.clear()\n    _MEMORY.update(new)\n    return new_params, dict(new)\n"),
         ("def adam_step(", "_MEMORY = {}\n\n\ndef adam_step(")]),
+    "sgd_global_state": mistaken("sgd", [
+        ("    buffers = state.get(\"momentum_buffer\", [None] * len(params))\n",
+         "    if not state:  # a fresh optimiser... or so it seems\n        _BUFFERS.clear()\n"
+         "    buffers = _BUFFERS.get(\"momentum_buffer\", [None] * len(params))\n"),
+        ("    return new_params, {\"momentum_buffer\": new_buffers}\n",
+         "    _BUFFERS[\"momentum_buffer\"] = new_buffers\n    return new_params, {\"started\": True}\n"),
+        ("def sgd_step(", "_BUFFERS = {}\n\n\ndef sgd_step(")]),
 }
 
 #: The cells each submission loses (AdamW's solution calls adam_step, so Adam's mistakes reach it).
@@ -54,6 +69,7 @@ LOST = {
     "l2_in_adamw": {"test_adamw"},
     "nesterov_as_momentum": {"test_sgd_nesterov"},
     "hidden_global_state": {"test_adam", "test_adamw"},
+    "sgd_global_state": {"test_sgd", "test_sgd_nesterov"},
 }
 
 
@@ -73,3 +89,29 @@ def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
         failed = {cell for cell, (score, _) in scores[name].cells.items() if score == 0}
         assert failed == lost, name
         assert scores[name].total == sum(table.values()) - sum(table[cell] for cell in lost), name
+
+
+def test_every_float32_run_accepts_float64_inside():
+    """The intro's promise: every run the grader makes, float32 ones included, accepts a correct implementation
+    that keeps its state and computes in float64 inside, returning float32 parameters (the float32 solution itself
+    is graded by the self-check)."""
+    steps = {"sgd_step", "rmsprop_step", "adagrad_step", "adam_step", "adamw_step"}
+    passed = run_test_cells(ASSIGNMENT, lambda name, fn: in_float64(fn, keep=("state",)), steps | {"newton_step"})
+    assert set(passed) == set(points(ASSIGNMENT))
+
+
+def test_a_diverged_run_is_reported_in_words_without_numpy_warnings():
+    """A run that diverges to inf with torch's compares without numpy warnings (inf - inf), and one that diverges
+    alone fails with one sentence saying so."""
+    def plain_sgd(params, grads, state, lr=1e-3):
+        return [p - lr * g for p, g in zip(params, grads, strict=True)], state
+
+    def overflowing(params, grads, state, lr=1e-3):
+        return [p * np.float64(1e308) * 10 for p in params], state
+
+    run = cases.make_run(np.random.default_rng(0), {"lr": 1e308}, shapes=[(3,)], steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert co.check_runs(plain_sgd, ref.sgd, [run]) == 1  # torch's run and this one are inf after step 2
+        with pytest.raises(CheckFailure, match="Your run diverged"):
+            co.check_runs(overflowing, ref.sgd, [cases.make_run(np.random.default_rng(0), {}, shapes=[(3,)])])

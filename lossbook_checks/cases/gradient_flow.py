@@ -41,13 +41,13 @@ GAIN_OPTIONS: tuple[dict[str, Any], ...] = (
     {"nonlinearity": "leaky_relu", "param": 0.0}, {"nonlinearity": "leaky_relu", "param": math.sqrt(5.0)},
     {"nonlinearity": "leaky_relu", "param": None},
     {"nonlinearity": "leaky_relu"},
-    {"nonlinearity": "softmax"},
+    {"nonlinearity": "softmax"}, {"nonlinearity": "leaky_relu", "param": True},
 )
 
 
 def gain() -> Iterator[Case]:
     """Every nonlinearity ``calculate_gain`` knows; ``leaky_relu`` with slopes 0.2, 0 (not 0.01!),
-    sqrt(5) and none given; one it does not know (torch raises ``ValueError``)."""
+    sqrt(5) and none given; one it does not know, and a slope ``True`` (torch raises ``ValueError`` for both)."""
     for options in GAIN_OPTIONS:
         yield Case({}, dict(options))
 
@@ -106,7 +106,8 @@ def _channel_stats(gen: np.random.Generator, channels: int, dtype: type) -> dict
 def batch_norm(seed: int, *, forward: bool) -> Iterator[Case]:
     """Inputs ``(N, C)``, ``(N, C, L)`` and ``(N, C, H, W)``, both dtypes, training and eval, with and
     without ``weight``/``bias``, two momenta and eps values; one channel of each batch constant (zero
-    variance). ``forward`` adds the case torch rejects: one value per channel in training mode."""
+    variance); empty batches (N = 0) in both modes, which torch accepts. ``forward`` adds the case torch
+    rejects: one value per channel in training mode."""
     gen = np.random.default_rng(seed)
     shapes = ((8, 3), (5, 4, 6), (3, 2, 4, 5), (2, 3))
     grid = itertools.product(shapes, DTYPES, (True, False), (True, False), ((0.1, 1e-5), (0.5, 1e-3)))
@@ -122,6 +123,12 @@ def batch_norm(seed: int, *, forward: bool) -> Iterator[Case]:
         # float32: torch's mean of a constant channel is off by an ulp, which 1/sqrt(eps) amplifies
         yield Case(inputs, {"training": training, "momentum": momentum, "eps": eps},
                    gen.normal(0.0, 1.0, size=shape).astype(dtype), atol=2e-4 if dtype == np.float32 else None)
+    for shape, dtype, training in itertools.product(((0, 3), (0, 2, 4)), DTYPES, (True, False)):
+        channels = shape[1]
+        inputs = {"input": np.zeros(shape, dtype=dtype), **_channel_stats(gen, channels, dtype),
+                  "weight": gen.uniform(0.5, 2.0, size=channels).astype(dtype),
+                  "bias": gen.normal(0.0, 1.0, size=channels).astype(dtype)}
+        yield Case(inputs, {"training": training}, np.zeros(shape, dtype=dtype))
     if forward:
         yield Case({"input": gen.normal(size=(1, 3)), **_channel_stats(gen, 3, np.float64)}, {"training": True})
     yield Case({"input": gen.normal(size=(6, 3)), **_channel_stats(gen, 3, np.float64)}, {})
@@ -166,7 +173,8 @@ def _gradients(gen: np.random.Generator, dtype: type, scale: float) -> list[np.n
 def clip_norm(seed: int) -> Iterator[Case]:
     """Lists of 1 to 4 gradients (0-d to 2-d), both dtypes, scales 0 (zero gradients), 1e-3, 1 and 1e4, every
     ``norm_type`` (2, 1, inf), ``max_norm`` below and above the norm; non-finite gradients with and without
-    ``error_if_nonfinite``; an empty list."""
+    ``error_if_nonfinite``; lists with an empty gradient (torch raises ``RuntimeError`` for the inf-norm of one);
+    an empty list."""
     gen = np.random.default_rng(seed)
     for dtype, scale, norm_type, max_norm in itertools.product(DTYPES, (0.0, 1e-3, 1.0, 1e4), (2.0, 1.0, math.inf),
                                                                (0.5, 50.0)):
@@ -175,6 +183,9 @@ def clip_norm(seed: int) -> Iterator[Case]:
         grads = _gradients(gen, np.float64, 1.0)
         grads[0].reshape(-1)[0] = bad
         yield Case({"grads": grads}, {"max_norm": 1.0, "norm_type": norm_type, "error_if_nonfinite": error})
+    for dtype, norm_type in itertools.product(DTYPES, (2.0, 1.0, math.inf)):
+        grads = [np.zeros((0,), dtype=dtype), *_gradients(gen, dtype, 1.0)]
+        yield Case({"grads": grads}, {"max_norm": 1.0, "norm_type": norm_type})
     yield Case({"grads": []}, {"max_norm": 1.0})
     yield Case({"grads": _gradients(gen, np.float64, 3.0)}, {"max_norm": 1.0})
 

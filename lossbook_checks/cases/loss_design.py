@@ -84,9 +84,10 @@ def contrastive(seed: int) -> Iterator[Case]:
 
 @defaults_first
 def triplet(seed: int) -> Iterator[Case]:
-    """Triplets of every p, eps, swap, margin and reduction; embeddings at scales 0.1 to 100."""
+    """Triplets of every p (1, 2, 3 and inf), eps, swap, margin and reduction; embeddings at scales 0.1 to 100;
+    then the corners torch defines: ties at the hinge, ties of the swap's minimum, tied maxima of the inf-norm."""
     gen = np.random.default_rng(seed)
-    for dtype, p, swap, reduction in itertools.product(DTYPES, (1.0, 2.0, 3.0), (False, True), REDUCTIONS):
+    for dtype, p, swap, reduction in itertools.product(DTYPES, (1.0, 2.0, 3.0, np.inf), (False, True), REDUCTIONS):
         n, d = int(gen.integers(1, 12)), int(gen.integers(1, 6))
         scale = float(gen.choice([0.1, 1.0, 100.0]))
         anchor = gen.normal(0, scale, size=(n, d))
@@ -96,6 +97,35 @@ def triplet(seed: int) -> Iterator[Case]:
                    "eps": float(gen.choice([1e-6, 0.1])), "swap": swap, "reduction": reduction}
         case = _case(gen, _cast(dtype, anchor=anchor, positive=positive, negative=negative), options, (n,), dtype)
         yield case
+    for dtype, reduction in itertools.product(DTYPES, REDUCTIONS):
+        yield from _triplet_ties(gen, dtype, reduction)
+
+
+#: (p, offset of the positive, offset of the negative, margin) whose hinge margin + d(a, p) - d(a, n) is exactly 0
+HINGE_TIES = ((1.0, (1.0, 0.5, 0.0), (2.0, 0.5, 0.0), 1.0), (2.0, (3.0, 4.0, 0.0), (0.0, 6.0, 8.0), 5.0))
+
+
+def _triplet_ties(gen: np.random.Generator, dtype: type, reduction: str) -> Iterator[Case]:
+    """Exact ties (eps = 0, offsets of small dyadic numbers): the hinge exactly 0 in the even rows (p = 1 and 2);
+    anchor == positive with swap, so that d(a, n) = d(p, n) (p = 1, 2, inf); two equal largest |a - p| (p = inf)."""
+    n = 6
+    for p, to_positive, to_negative, margin in HINGE_TIES:
+        anchor = gen.integers(-3, 4, size=(n, 3)).astype(float)
+        positive = anchor + gen.integers(-2, 3, size=(n, 3))
+        negative = anchor + gen.integers(-4, 5, size=(n, 3))
+        positive[::2] = anchor[::2] + np.array(to_positive) * gen.choice([1.0, -1.0], size=(n // 2, 3))
+        negative[::2] = anchor[::2] + np.array(to_negative) * gen.choice([1.0, -1.0], size=(n // 2, 3))
+        yield _case(gen, _cast(dtype, anchor=anchor, positive=positive, negative=negative),
+                    {"margin": margin, "p": p, "eps": 0.0, "reduction": reduction}, (n,), dtype)
+    for p in (1.0, 2.0, np.inf):
+        anchor = gen.normal(size=(n, 4))
+        yield _case(gen, _cast(dtype, anchor=anchor, positive=anchor.copy(), negative=gen.normal(size=(n, 4))),
+                    {"margin": 5.0, "p": p, "swap": True, "reduction": reduction}, (n,), dtype)
+    anchor = gen.integers(-3, 4, size=(n, 3)).astype(float)
+    positive = anchor + np.array([2.0, -2.0, 1.0]) * gen.choice([1.0, -1.0], size=(n, 3))
+    negative = anchor + gen.integers(-4, 5, size=(n, 3))
+    yield _case(gen, _cast(dtype, anchor=anchor, positive=positive, negative=negative),
+                {"margin": 3.0, "p": np.inf, "eps": 0.0, "reduction": reduction}, (n,), dtype)
 
 
 @defaults_first
@@ -114,17 +144,28 @@ def cosine_embedding(seed: int) -> Iterator[Case]:
 
 @defaults_first
 def info_nce(seed: int) -> Iterator[Case]:
-    """Batches of 1 to 12 query-key pairs, temperatures 0.05 to 1, vectors of norm 1e-3 to 1e3."""
+    """Batches of 1 to 12 query-key pairs, temperatures 0.05 to 1, vectors of norm 1e-3 to 1e3; in every fourth
+    batch a zero query and a zero key, and rows of norm 1e-13 and 1e-10 (either side of ``F.normalize``'s clamp
+    at 1e-12); then empty batches (N = 0)."""
     gen = np.random.default_rng(seed)
-    for dtype, temperature, reduction in itertools.product(DTYPES, (0.05, 0.1, 0.5, 1.0), REDUCTIONS):
+    for k, (dtype, temperature, reduction) in enumerate(itertools.product(DTYPES, (0.05, 0.1, 0.5, 1.0),
+                                                                           REDUCTIONS)):
         n, d = int(gen.integers(1, 13)), int(gen.integers(2, 9))
         scale = float(gen.choice([1e-3, 1.0, 1e3]))
         queries = gen.normal(0, scale, size=(n, d))
         keys = queries + gen.normal(0, scale * gen.uniform(0.1, 1.5), size=(n, d))
+        if k % 4 == 3:  # F.normalize's clamp max(|x|, 1e-12): a zero row, one below the clamp, one just above
+            queries[0], keys[-1] = 0.0, 0.0
+            if n > 1:
+                queries[-1] *= 1e-13 / np.linalg.norm(queries[-1])
+                keys[0] *= 1e-10 / np.linalg.norm(keys[0])
         loose = {"rtol": 1e-3, "atol": 1e-4} if dtype is np.float32 else {}  # float32 logits up to 1/temperature
         case = _case(gen, _cast(dtype, queries=queries, keys=keys), {"temperature": temperature,
                                                                     "reduction": reduction}, (n,), dtype, **loose)
         yield case
+    for dtype, reduction in itertools.product(DTYPES, REDUCTIONS):
+        yield _case(gen, _cast(dtype, queries=np.zeros((0, 3)), keys=np.zeros((0, 3))), {"reduction": reduction},
+                    (0,), dtype)
 
 
 @defaults_first
@@ -198,18 +239,30 @@ def generator(seed: int) -> Iterator[Case]:
 
 @defaults_first
 def gradient_penalty(seed: int) -> Iterator[Case]:
-    """Critic gradients of shape (N, D) and (N, C, H, W), norms from 0.1 to 100, weights 1 and 10."""
+    """Critic gradients of shape (N, D) and (N, C, H, W), norms from 0.1 to 100, weights 1 and 10, a zero row in
+    every other case (the norm's gradient at 0); then empty batches (N = 0)."""
     gen = np.random.default_rng(seed)
-    for dtype, shape, weight, scale in itertools.product(DTYPES, ((1, 3), (6, 2), (4, 2, 3, 3)), (1.0, 10.0),
-                                                         (0.1, 1.0, 100.0)):
+    for k, (dtype, shape, weight, scale) in enumerate(itertools.product(DTYPES, ((1, 3), (6, 2), (4, 2, 3, 3)),
+                                                                         (1.0, 10.0), (0.1, 1.0, 100.0))):
         gradients = gen.normal(0, scale / np.sqrt(np.prod(shape[1:])), size=shape)
+        if k % 2:
+            gradients[-1] = 0.0
         case = Case(_cast(dtype, gradients=gradients), {"weight": weight}, grad_output(gen, (), "mean", dtype))
         yield case
+    for dtype, shape in itertools.product(DTYPES, ((0, 3), (0, 2, 3))):
+        yield Case(_cast(dtype, gradients=np.zeros(shape)), {}, grad_output(gen, (), "mean", dtype))
+
+
+#: (input1, input2, target) shapes that broadcast: torch's own OpInfo sample (5, 2), (5, 1), (1, 2), and others
+#: (torch requires the three to have the same number of dimensions)
+BROADCAST_SHAPES: tuple[tuple[tuple[int, ...], ...], ...] = (((5, 2), (5, 1), (1, 2)), ((1,), (6,), (1,)),
+                                                             ((3, 1), (1, 4), (3, 4)))
 
 
 @defaults_first
 def margin_ranking(seed: int) -> Iterator[Case]:
-    """Shapes from 0-d to 2-d and empty, targets 1 and -1, margins 0 to 1, and ties at the hinge."""
+    """Shapes from 0-d to 2-d and empty, targets 1 and -1, margins 0 to 1, and ties at the hinge; then inputs
+    and targets of shapes that broadcast (each gradient has its own input's shape)."""
     gen = np.random.default_rng(seed)
     for dtype, shape, margin, reduction in itertools.product(DTYPES, ((), (1,), (9,), (3, 4), (0,)),
                                                              (0.0, 0.5, 1.0), REDUCTIONS):
@@ -224,6 +277,12 @@ def margin_ranking(seed: int) -> Iterator[Case]:
                      notes=[(tie, "wrong only where -target*(input1 - input2) + margin is exactly 0: torch's "
                                   "clamp_min passes the gradient there (derivative 1), see the exercise text.")])
         yield case
+    for dtype, shapes, reduction in itertools.product(DTYPES, BROADCAST_SHAPES, REDUCTIONS):
+        input1, input2 = gen.normal(0, 2, size=shapes[0]), gen.normal(0, 2, size=shapes[1])
+        target = gen.choice([1.0, -1.0], size=shapes[2])
+        loss_shape = np.broadcast_shapes(*shapes)
+        yield _case(gen, _cast(dtype, input1=input1, input2=input2, target=target),
+                    {"margin": float(gen.choice([0.0, 0.5])), "reduction": reduction}, loss_shape, dtype)
 
 
 @defaults_first

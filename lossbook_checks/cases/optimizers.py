@@ -99,8 +99,9 @@ EXTREMES = (("small", 1.0, 0.0), ("large", 1.0, 0.0), ("usual", 1e-6, 0.0), ("us
 
 def runs(seed: int, optimiser: Optimiser) -> Iterator[Run | tuple[Run, Run]]:
     """Seeded runs of 100 steps: the defaults in both dtypes; every option set, float64 and float32 in turn;
-    the extremes (learning rate 1e-6 and 10 times the largest usual one, gradients of 1e-6 and 1e4, zero
-    gradients, 80 % zero gradients); and a pair of 20-step runs to interleave."""
+    the extremes, one at a time (learning rate 1e-6 and 10 times the largest usual one with gradients of about 1;
+    gradients of about 1e-6 and 1e4, zero gradients and 80 % zero gradients at the largest usual learning rate);
+    and a pair of 20-step runs to interleave, both with state."""
     gen = np.random.default_rng(seed)
     combos = optimiser.option_sets()
     for dtype in DTYPES:
@@ -111,8 +112,15 @@ def runs(seed: int, optimiser: Optimiser) -> Iterator[Run | tuple[Run, Run]]:
     for k, (lr, grad_scale, sparsity) in enumerate(EXTREMES):
         options = {**combos[(3 * k + 1) % len(combos)], "lr": lrs[lr]}
         yield make_run(gen, options, dtype=DTYPES[k % 2], grad_scale=grad_scale, sparsity=sparsity)
-    yield (make_run(gen, {**combos[0], "lr": min(optimiser.lrs)}, steps=20),
-           make_run(gen, {**combos[-1], "lr": max(optimiser.lrs)}, steps=20, dtype=np.float32))
+    stateful = [combo for combo in combos if carries_state(combo)]
+    yield (make_run(gen, {**stateful[0], "lr": min(optimiser.lrs)}, steps=20),
+           make_run(gen, {**stateful[-1], "lr": max(optimiser.lrs)}, steps=20, dtype=np.float32))
+
+
+def carries_state(options: Mapping[str, Any]) -> bool:
+    """Whether a step with these options needs state from the previous one: every optimiser here does, except
+    SGD without momentum (which a pair of interleaved runs must avoid, or global state goes unseen)."""
+    return options.get("momentum", 1.0) != 0
 
 
 SGD = Optimiser({"momentum": [0.0, 0.9], "weight_decay": [0.0, 0.1], "maximize": [False, True]}, lrs=[0.01, 0.1],
@@ -192,6 +200,69 @@ def mistake(name: str, steps: int = 5, dtype: type = np.float64) -> Run:
     options, grad_scale, hint = MISTAKES[name]
     return make_run(np.random.default_rng(1100), options, dtype=dtype, shapes=[(3,), (2, 2)], steps=steps,
                     grad_scale=grad_scale, hint=hint)
+
+
+_DECAY_L2 = "weight_decay adds weight_decay * param to the gradient (after maximize's sign flip), before anything else."
+_MAXIMIZE = "maximize=True negates the gradient first, g <- -g, before the weight decay is added."
+_EPS = "eps is added OUTSIDE the square root."
+
+#: One visible run per option of each optimiser, set away from torch's default: (options, hint). The first of each
+#: carries state from step to step, so that two of its runs can be interleaved.
+OPTION_RUNS: dict[str, tuple[tuple[dict[str, Any], str], ...]] = {
+    "sgd": (({"lr": 0.1, "momentum": 0.9, "dampening": 0.5}, MISTAKES["sgd_first_step"][2]),
+            ({"lr": 0.1, "weight_decay": 0.1}, _DECAY_L2), ({"lr": 0.1, "maximize": True}, _MAXIMIZE)),
+    "sgd_nesterov": (({"lr": 0.1, "momentum": 0.5, "nesterov": True, "weight_decay": 0.1}, _DECAY_L2),
+                     ({"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True}, _MAXIMIZE)),
+    "rmsprop": (({"lr": 0.01, "alpha": 0.9}, "alpha weighs the old average of squares: v = alpha v + (1 - alpha) g^2."),
+                ({"lr": 0.01, "eps": 1e-3}, _EPS), ({"lr": 0.01, "weight_decay": 0.1}, _DECAY_L2),
+                ({"lr": 0.01, "momentum": 0.9}, "with momentum, b = momentum * b + g / denominator, and the step is "
+                                                "lr * b."),
+                ({"lr": 0.01, "centered": True}, "centered: the denominator is sqrt(v - gbar^2) + eps, gbar the "
+                                                 "moving average of g with the same alpha."),
+                ({"lr": 0.01, "maximize": True}, _MAXIMIZE)),
+    "adagrad": (({"lr": 0.1, "lr_decay": 0.1}, "step t (from 1) uses lr / (1 + (t - 1) * lr_decay)."),
+                ({"lr": 0.1, "initial_accumulator_value": 0.5}, "the sum of squares starts at "
+                                                                "initial_accumulator_value, in every element."),
+                ({"lr": 0.1, "eps": 1e-3}, _EPS), ({"lr": 0.1, "weight_decay": 0.1}, _DECAY_L2),
+                ({"lr": 0.1, "maximize": True}, _MAXIMIZE)),
+    "adam": (({"lr": 0.01, "betas": (0.5, 0.9)}, "m uses beta1 and v uses beta2, and so do the bias corrections "
+                                                 "1 - beta1^t and 1 - beta2^t."),
+             ({"lr": 0.01, "eps": 1e-4}, _EPS), ({"lr": 0.01, "weight_decay": 0.1}, _DECAY_L2),
+             ({"lr": 0.01, "amsgrad": True}, "amsgrad keeps the elementwise maximum of the UNCORRECTED v, then divides "
+                                             "it by 1 - beta2^t."),
+             ({"lr": 0.01, "maximize": True}, _MAXIMIZE)),
+    "adamw": (({"lr": 0.01, "betas": (0.5, 0.9)}, "m uses beta1 and v uses beta2, and so do the bias corrections."),
+              ({"lr": 0.01, "eps": 1e-4}, _EPS),
+              ({"lr": 0.01, "weight_decay": 0.3}, MISTAKES["adamw_decoupled"][2]),
+              ({"lr": 0.01, "amsgrad": True}, "amsgrad keeps the elementwise maximum of the UNCORRECTED v, then "
+                                              "divides it by 1 - beta2^t."),
+              ({"lr": 0.01, "maximize": True}, _MAXIMIZE)),
+}
+
+
+#: The optimisers whose visible option runs set eps = 0 (unless eps is the option), so that a misplaced eps fails
+#: only the run about eps.
+_ADAPTIVE = ("rmsprop", "adagrad", "adam", "adamw")
+
+
+def option_runs(name: str, steps: int = 10) -> list[Run | tuple[Run, Run]]:
+    """The visible runs of optimiser ``name`` (a key of :data:`OPTION_RUNS`): one per option, its hint saying
+    which option the run sets; the defaults in float32; and two runs with state, interleaved (the first option
+    set, once as is and once maximising). Run them after the defaults, so that an option's hint fires only when
+    the defaults pass."""
+    gen = np.random.default_rng(1200)
+    shapes = [(3,), (2, 2)]
+    no_eps = {"eps": 0.0} if name in _ADAPTIVE else {}
+    runs: list[Run | tuple[Run, Run]] = []
+    for options, hint in OPTION_RUNS[name]:
+        changed = ", ".join(f"{key}={value!r}" for key, value in options.items() if key != "lr")
+        runs.append(make_run(gen, {**no_eps, **options}, shapes=shapes, steps=steps,
+                             hint=f"this run changes {changed} from torch's defaults: {hint}"))
+    runs.append(make_run(gen, {}, dtype=np.float32, shapes=shapes, steps=steps,
+                         hint="float32 parameters and gradients, torch's defaults: torch computes in float32."))
+    first = {**no_eps, **OPTION_RUNS[name][0][0]}
+    runs.append((make_run(gen, first, steps=steps), make_run(gen, {**first, "maximize": True}, steps=steps)))
+    return runs
 
 
 @dataclass

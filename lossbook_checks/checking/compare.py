@@ -53,9 +53,12 @@ def _constant_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
     return c if np.allclose(ratio, c, rtol=1e-3, atol=1e-9) else None
 
 
-def _factor_hint(c: float, mean_of: int | None) -> str | None:
+def _factor_hint(c: float, mean_of: int | None, distinct: int, rtol: float) -> str | None:
+    """The mistake a constant factor ``c`` points to; a factor without a known cause only when the reference has
+    ``distinct`` >= 2 different values (one number is always "off by a factor") and ``c`` is beyond rounding and
+    drift (more than 1 % from 1: closer, a common factor says nothing about the cause)."""
     if np.isclose(c, -1.0, rtol=1e-3):
-        return "Every element has the right size but the wrong sign: check the sign of the residual (input - target)."
+        return "Every element has the right size but the wrong sign: check the sign of each term."
     if mean_of and mean_of > 1 and np.isclose(c, mean_of, rtol=1e-3):
         return (f"Off by a factor n = {mean_of}: the mean reduction divides by the number of elements; "
                 "was the 1/n forgotten?")
@@ -65,7 +68,18 @@ def _factor_hint(c: float, mean_of: int | None) -> str | None:
         return f"Off by a factor {c:g}: check the constant in front (d/dr r^2 = 2r; the 1/2 convention)."
     if np.isclose(c, 0.0, atol=1e-12):
         return "Everything is zero where the reference is not."
-    return f"Off by a constant factor {c:.6g} everywhere."
+    if distinct >= 2 and abs(c - 1.0) > max(10 * rtol, 1e-2):
+        return f"Off by a constant factor {c:.6g} everywhere."
+    return None
+
+
+def _covers(mask: np.ndarray, bad: np.ndarray) -> bool:
+    """Whether every wrong element lies in ``mask``; a mask of another shape (a note written for the per-element
+    loss, read on a reduced one) covers nothing."""
+    try:
+        return bool(np.broadcast_to(mask, bad.shape)[bad].all())
+    except ValueError:
+        return False
 
 
 def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | None = None,
@@ -108,7 +122,8 @@ def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | Non
     finite = bad & np.isfinite(err)
     if finite.any():
         scale = np.abs(exp[finite])
-        rel = np.divide(err[finite], scale, out=np.full(scale.shape, np.inf), where=scale > 0)
+        with np.errstate(over="ignore"):  # a huge error over a tiny reference is reported as inf
+            rel = np.divide(err[finite], scale, out=np.full(scale.shape, np.inf), where=scale > 0)
         lines.append(f"  max abs error {err[finite].max():.3g}, max rel error {rel.max():.3g} "
                      f"(tolerance: rtol={rtol:g}, atol={atol:g})")
     nonfinite = ~np.isfinite(arr) & np.isfinite(exp)
@@ -119,13 +134,14 @@ def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | Non
         lines.append("  Hint: the reference is NaN here (e.g. the mean of an empty array); so should yours be.")
     else:
         c = _constant_factor(arr, exp)
-        hint = _factor_hint(c, mean_of) if c is not None and not np.isclose(c, 1.0) else None
+        distinct = np.unique(exp[np.isfinite(exp) & (exp != 0)]).size
+        hint = _factor_hint(c, mean_of, distinct, rtol) if c is not None and not np.isclose(c, 1.0) else None
         if hint is None and np.allclose(arr[bad], -exp[bad], rtol=1e-3, atol=atol):
             hint = "Where wrong, the value has the right size but the opposite sign."
         if hint:
             lines.append(f"  Hint: {hint}")
         for mask, message in notes:
-            if np.broadcast_to(mask, bad.shape)[bad].all():
+            if _covers(mask, bad):
                 lines.append(f"  Hint: {message}")
     if warnings:
         lines.append("  numpy warned while running your code: " + "; ".join(warnings))

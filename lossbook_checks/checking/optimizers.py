@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from lossbook_checks.cases.core import Case
 from lossbook_checks.cases.optimizers import NewtonRun, Run, Schedule
 from lossbook_checks.optional_torch import torch
 
-from .checks import copies, describe, for_each_case
+from .checks import check_cases, copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
 from .record import reference_name, reference_value
@@ -89,6 +90,9 @@ def _returned_params(value: Any, track: _Track, what: str) -> tuple[list[np.ndar
 
 
 def _step_ratio(got: np.ndarray, before: np.ndarray, expected: np.ndarray, reference_before: np.ndarray) -> str:
+    if not np.isfinite(got).all() and np.isfinite(expected).all():
+        return ("  Your run diverged: this parameter is inf or NaN after this step, while torch's is finite "
+                "(an overflow, or a division by a zero denominator).")
     ours, theirs = got - before, expected - reference_before
     mask = np.isfinite(ours) & np.isfinite(theirs) & (np.abs(theirs) > 0)
     if not mask.any():
@@ -108,13 +112,15 @@ def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interle
     for i, (got, expected) in enumerate(zip(new_params, track.expected[t], strict=True)):
         track.scale[i] = max(track.scale[i], float(np.max(np.abs(expected), initial=0.0)))
         rtol = RTOL.get(expected.dtype, RTOL[np.dtype(np.float64)])
-        if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
-            continue
+        with np.errstate(all="ignore"):  # a diverged run (inf - inf) is reported in words, not as numpy warnings
+            if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
+                continue
+            ratio = _step_ratio(got, track.params[i], expected, before_ref[i])
         try:
             assert_close(got, expected, what=f"{what}{track.label}: after step {t + 1} of {run.steps}, parameter {i}",
                          rtol=rtol, atol=rtol * track.scale[i], warnings=result.warnings)
         except CheckFailure as failure:
-            lines = [str(failure), _step_ratio(got, track.params[i], expected, before_ref[i])]
+            lines = [str(failure), ratio]
             if run.hint:
                 lines.append(f"  Hint: {run.hint}")
             if interleaved:
@@ -206,3 +212,18 @@ def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torc
             assert_close(theta, to_numpy(theta_ref), what=f"{what}: the iterate vs torch's Newton trajectory")
 
     return for_each_case(runs, check)
+
+
+def check_newton_steps(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
+                       cases: Iterable[Case]) -> int:
+    """:func:`lossbook_checks.checking.check_cases` for single Newton steps, and the result must keep the dtype of
+    ``params`` (torch's does: float32 in, float32 out)."""
+    def check(case: Case) -> None:
+        what = describe(getattr(student, "__name__", "newton_step"), case.inputs, case.options)
+        got = np.asarray(call_student(student, **copies(case.inputs), **case.options, what=what).value)
+        if got.dtype != case.inputs["params"].dtype:
+            raise CheckFailure(f"{what}: returned dtype {got.dtype}; keep the dtype of params, "
+                               f"{case.inputs['params'].dtype} (e.g. np.eye(n, dtype=...), no float64 constants).")
+        check_cases(student, reference, [case])
+
+    return for_each_case(cases, check)

@@ -117,8 +117,9 @@ def generator(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.
 
 
 def gradient_penalty(gradients: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
-    """WGAN-GP: ``weight * mean_i (||g_i||_2 - 1)^2`` over the first axis of ``(N, ...)`` gradients."""
-    norms = torch.linalg.vector_norm(gradients.reshape(gradients.shape[0], -1), dim=1)
+    """WGAN-GP: ``weight * mean_i (||g_i||_2 - 1)^2`` over the first axis of ``(N, ...)`` gradients (NaN for N = 0:
+    ``flatten(1)``, unlike ``reshape(0, -1)``, accepts an empty batch)."""
+    norms = torch.linalg.vector_norm(gradients.flatten(1), dim=1)
     return weight * ((norms - 1) ** 2).mean()
 
 
