@@ -72,14 +72,19 @@ def lstm_cell(seed: int, *, backward: bool) -> Iterator[Case]:
 
 def ctc_batch(gen: np.random.Generator, T: int, C: int, target_lengths: list[int], blank: int, scale: float,
               dtype: type, *, repeats: bool = False, short_inputs: bool = True) -> dict[str, np.ndarray]:
-    """``log_probs`` ``(T, N, C)`` (a log-softmax of normal logits of standard deviation ``scale``), targets
-    ``(N, S)`` padded with random labels, ``input_lengths`` (``T``, or random in ``[T/2, T]`` with
-    ``short_inputs``) and ``target_lengths``; labels are never ``blank``, and with ``repeats`` every target
-    of two labels or more repeats its first label."""
+    """``log_probs`` ``(T, N, C)`` (a log-softmax of normal logits of standard deviation ``scale``, rounded to
+    multiples of 2^-16), targets ``(N, S)`` padded with random labels, ``input_lengths`` (``T``, or random in
+    ``[T/2, T]`` with ``short_inputs``) and ``target_lengths``; labels are never ``blank``, and with
+    ``repeats`` every target of two labels or more repeats its first label.
+
+    The rounding makes the arrays the same bits on every machine (numpy's ``exp`` and ``log`` may differ in
+    the last bit between versions and processors), so that a visible test finds its recorded reference
+    value; the rows are then normalised to within about 1e-5, which CTC's posteriors do not see."""
     N, S = len(target_lengths), max(target_lengths, default=0)
     logits = gen.normal(0, scale, size=(T, N, C))
     log_probs = logits - logits.max(axis=-1, keepdims=True)
     log_probs -= np.log(np.exp(log_probs).sum(axis=-1, keepdims=True))
+    log_probs = np.round(log_probs * 2.0**16) / 2.0**16
     labels = np.array([c for c in range(C) if c != blank])
     targets = gen.choice(labels, size=(N, max(S, 1)))[:, :S]
     if repeats:

@@ -20,11 +20,12 @@ __all__ = ["check_gradients", "check_outputs", "through_log_softmax"]
 
 
 def through_log_softmax(ctc_loss_backward: Callable[..., Any]) -> Callable[..., Any]:
-    """A student's ``ctc_loss_backward`` (the partial derivative ``g`` with respect to ``log_probs``, which
-    are normalised: ``log_probs = log_softmax(log_probs)``) turned into the gradient with respect to the
-    logits of that log-softmax, ``g - exp(log_probs) * sum_c g``: what autograd gives for
-    ``F.ctc_loss(logits.log_softmax(-1), ...)``. A value that is not an array of ``log_probs``' shape is
-    passed on unchanged, for the comparison to report. Keeps the student's function name for messages."""
+    """A student's ``ctc_loss_backward`` (the partial derivative ``g`` with respect to ``log_probs``) turned into
+    the gradient with respect to logits equal to ``log_probs``, through a log-softmax: ``g - softmax(log_probs)
+    * sum_c g``, what autograd gives for ``F.ctc_loss(logits.log_softmax(-1), ...)``. (CTC's posteriors do not
+    change when a step's log-probabilities are shifted together, so this holds also for rows that sum to
+    1 only nearly.) A value that is not an array of ``log_probs``' shape is passed on unchanged, for the
+    comparison to report. Keeps the student's function name for messages."""
     @functools.wraps(ctc_loss_backward)
     def logits_gradient(log_probs: np.ndarray, *args: Any, **kwargs: Any) -> Any:
         grad = ctc_loss_backward(log_probs, *args, **kwargs)
@@ -34,5 +35,7 @@ def through_log_softmax(ctc_loss_backward: Callable[..., Any]) -> Callable[..., 
             return grad
         if g.shape != np.shape(log_probs):
             return grad
-        return g - np.exp(np.asarray(log_probs, dtype=np.float64)) * g.sum(axis=-1, keepdims=True)
+        shifted = np.asarray(log_probs, dtype=np.float64)
+        probs = np.exp(shifted - shifted.max(axis=-1, keepdims=True))
+        return g - probs / probs.sum(axis=-1, keepdims=True) * g.sum(axis=-1, keepdims=True)
     return logits_gradient
