@@ -5,8 +5,8 @@ instructor solutions (numpy, run from the source notebooks) and our references i
 ``autograder/references`` must agree with them, value and gradient, on seeded random
 inputs with every option: a reference and a solution that agree with each other but not
 with PyTorch's own test suite fail here. torch 2.13 has references for these losses of the
-course: HuberLoss, CrossEntropyLoss, KLDivLoss (and ``KLDivLoss_log_target``) and
-MultiMarginLoss (its other entries, e.g. CTC, triplet, cosine-embedding, are not in the course).
+course: HuberLoss, CrossEntropyLoss, KLDivLoss (and ``KLDivLoss_log_target``), MultiMarginLoss and
+CTCLoss (its other entries, e.g. triplet, cosine-embedding, are not tested here).
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ import torch
 from grading_helpers import solutions
 from torch.testing._internal.common_nn import loss_reference_fns
 
-from lossbook_checks.references import backpropagation, classification_losses, likelihood_information, regression_losses
+from lossbook_checks.cases.sequence_losses import ctc_batch
+from lossbook_checks.references import (
+    backpropagation,
+    classification_losses,
+    likelihood_information,
+    regression_losses,
+    sequence_losses,
+)
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -46,11 +53,12 @@ def _value_and_grad(fn: Callable[..., torch.Tensor], inputs: dict[str, Any], opt
 
 def _agree(torch_name: str, ours: Callable[..., torch.Tensor], forward: Callable[..., Any],
            backward: Callable[..., Any], inputs: dict[str, Any], options: dict[str, Any],
-           grad_output: np.ndarray, rename: dict[str, str] | None = None) -> None:
+           grad_output: np.ndarray, rename: dict[str, str] | None = None, wrt: str = "input") -> None:
     """PyTorch's test reference, our reference and the solution's forward/backward give the same value and
-    gradient (where torch's test formula is not differentiable, the gradient is our reference's autograd)."""
-    expected, expected_grad = _value_and_grad(loss_reference_fns[torch_name], inputs, options, grad_output)
-    ours_value, ours_grad = _value_and_grad(ours, inputs, options, grad_output)
+    gradient with respect to ``wrt`` (where torch's test formula is not differentiable, the gradient is our
+    reference's autograd)."""
+    expected, expected_grad = _value_and_grad(loss_reference_fns[torch_name], inputs, options, grad_output, wrt)
+    ours_value, ours_grad = _value_and_grad(ours, inputs, options, grad_output, wrt)
     if expected_grad is None:
         expected_grad = ours_grad
     args = {(rename or {}).get(k, k): v for k, v in inputs.items()}
@@ -161,6 +169,19 @@ def test_multi_margin(classification_solutions):
         _agree("MultiMarginLoss", classification_losses.multi_margin_loss, ns["multi_margin_loss"],
                ns["multi_margin_loss_backward"], inputs, {"p": p, "margin": margin, "reduction": reduction},
                _upstream(gen, shape[:-1], reduction))
+
+
+def test_ctc():
+    """torch's test formula of CTC runs the forward recursion in probability space (float64, short inputs), so
+    its autograd is the partial derivative with respect to log_probs, which the exercise asks for; the
+    enumeration of every alignment (the hidden tests' reference for that derivative) and the solution agree."""
+    ns = solutions("sequence_losses")
+    gen = np.random.default_rng(5)
+    for reduction, blank in itertools.product(REDUCTIONS, (0, 2)):
+        inputs = ctc_batch(gen, 6, 3, [2, 1, 2], blank, 1.0, np.float64, repeats=True)
+        inputs["input_lengths"][0] = 6                # (a, a) and its blank: possible
+        _agree("CTCLoss", sequence_losses.ctc_enumerated, ns["ctc_loss"], ns["ctc_loss_backward"], inputs,
+               {"blank": blank, "reduction": reduction}, _upstream(gen, (3,), reduction), wrt="log_probs")
 
 
 def test_the_comparison_fails_for_a_loss_that_differs_from_torchs(regression_solutions):
