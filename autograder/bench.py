@@ -27,8 +27,14 @@ from pathlib import Path
 import nbformat
 
 from . import course as course_dir
-from . import database, grading, pg_server
+from . import gradebook, pg_server
+from .batch import autograde
+from .cluster import Cluster
+from .course import Course
+from .executor import Executor
+from .grading import ensure_assignment
 from .notebooks import fill_solutions, read_notebook
+from .pool import Pool
 from .submissions import Submission
 
 BATCH = 24
@@ -52,13 +58,13 @@ def _timed(action: Callable[..., object], *args: object, **kwargs: object) -> fl
     return time.perf_counter() - start
 
 
-def _inbox(folder: Path, assignment: str, count: int) -> list[Submission]:
-    """``count`` submissions of ``assignment``: solved, half solved and stubs in turn."""
-    course = course_dir.prepare(folder / "release-course")
-    grading.ensure_assignment(grading.api_for(course), assignment)
-    name = course_dir.source_notebook(assignment).name
-    release = read_notebook(course / "release" / assignment / name)
-    source = read_notebook(course_dir.source_notebook(assignment))
+def _inbox(folder: Path, name: str, count: int) -> list[Submission]:
+    """``count`` submissions of assignment ``name``: solved, half solved and stubs in turn."""
+    course = Course(folder / "release-course")
+    assignment = course.assignment(name)
+    ensure_assignment(course, assignment)
+    release = read_notebook(course.released / name / assignment.notebook_name)
+    source = read_notebook(assignment.source)
     graded = sorted({c.metadata["nbgrader"]["grade_id"] for c in source.cells
                      if c.metadata.get("nbgrader", {}).get("solution")})
     kinds = [fill_solutions(release, source), fill_solutions(release, source, only=set(graded[::2])), release]
@@ -72,12 +78,14 @@ def _inbox(folder: Path, assignment: str, count: int) -> list[Submission]:
     return batch
 
 
-def _grade(folder: Path, assignment: str, batch: list[Submission], db: str | None = None, **how) -> float:
-    course = course_dir.prepare(folder)
+def _grade(folder: Path, name: str, batch: list[Submission], executor: Executor, db: str | None = None) -> float:
+    root = course_dir.prepare(folder)
     if db is not None:
-        database.use(course, db)
-    grading.ensure_assignment(grading.api_for(course), assignment)  # generating the assignment is not timed
-    return _timed(grading.autograde, course, assignment, batch, progress=False, **how)
+        gradebook.use(root, db)
+    course = Course(root)
+    assignment = course.assignment(name)
+    ensure_assignment(course, assignment)  # generating the assignment is not timed
+    return _timed(autograde, course, assignment, batch, executor, progress=False)
 
 
 def per_submission(tmp: Path) -> dict[str, float]:
@@ -90,7 +98,7 @@ def per_submission(tmp: Path) -> dict[str, float]:
         work.mkdir()
         batch = _inbox(work, assignment, 1)
         solved = [Submission("a", batch[0].notebook), Submission("b", batch[0].notebook)]
-        graded = _grade(work / "course", assignment, solved, jobs=1) / 2
+        graded = _grade(work / "course", assignment, solved, Pool(1)) / 2
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
         command = [str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute", str(batch[0].notebook),
                    "--output-dir", str(work / "executed")]
@@ -109,16 +117,16 @@ def batches(tmp: Path, pg_url: str | None) -> dict[str, float]:
     found = {}
     _header(f"{BATCH} submissions of {assignment} (solved, half, stub in turn), SQLite gradebook",
             ["setting", "wall s", "s per submission", "speed-up vs --jobs 1"])
-    settings = (("--jobs 1", {"jobs": 1}), ("--jobs 2", {"jobs": 2}), ("--cluster local:2", {"cluster": "local:2"}))
-    for label, how in settings:
-        found[label] = _grade(work / label.strip("-").replace(" ", "-").replace(":", "-"), assignment, batch, **how)
+    settings = (("--jobs 1", Pool(1)), ("--jobs 2", Pool(2)), ("--cluster local:2", Cluster("local:2")))
+    for label, executor in settings:
+        found[label] = _grade(work / label.strip("-").replace(" ", "-").replace(":", "-"), assignment, batch, executor)
         _row([label, f"{found[label]:.1f}", f"{found[label] / BATCH:.2f}", f"{found['--jobs 1'] / found[label]:.2f}"])
     if pg_url is not None:
         _header(f"the same {BATCH} submissions, --jobs 2: SQLite file (with its lock) vs PostgreSQL (no lock)",
                 ["gradebook", "wall s", "s per submission"])
         _row(["SQLite", f"{found['--jobs 2']:.1f}", f"{found['--jobs 2'] / BATCH:.2f}"])
-        with database.scratch(pg_url) as url:
-            found["postgresql"] = _grade(work / "postgresql", assignment, batch, db=url, jobs=2)
+        with gradebook.scratch(pg_url) as url:
+            found["postgresql"] = _grade(work / "postgresql", assignment, batch, Pool(2), db=url)
         _row(["PostgreSQL", f"{found['postgresql']:.1f}", f"{found['postgresql'] / BATCH:.2f}"])
     return found
 
