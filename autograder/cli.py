@@ -84,8 +84,8 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
         executor = _executor(jobs, cluster)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    course = course_dir.Course(root)
-    folder = submitted or course.submitted
+    resolved = course_dir.Course(root)
+    folder = submitted or resolved.submitted
     try:
         batch = submissions.find(folder, assignment)
     except FileNotFoundError as err:
@@ -93,9 +93,9 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
     if not batch:
         raise click.ClickException(f"no submissions for {assignment} in {folder}")
     try:
-        outcomes = batch_mod.autograde(course, course.assignment(assignment), batch, executor)
+        outcomes = batch_mod.autograde(resolved, resolved.assignment(assignment), batch, executor)
     except KeyboardInterrupt:
-        done = results.load(course).get(assignment, {})
+        done = results.load(resolved).get(assignment, {})
         graded = sum(done.get(s.student) is not None for s in batch)
         raise click.ClickException(f"interrupted: {graded} of {len(batch)} submissions recorded; "
                                    "run the same command again to grade the rest") from None
@@ -104,7 +104,7 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
             click.echo(f"{student}: {outcome.message}", err=True)
     graded = sum(o.status == "graded" for o in outcomes.values())
     click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} "
-               f"into {gradebook.redacted(course.db_url)}")
+               f"into {gradebook.redacted(resolved.db_url)}")
 
 
 def _executor(jobs: int, cluster: str | None) -> Executor:
@@ -122,10 +122,10 @@ def _executor(jobs: int, cluster: str | None) -> Executor:
 def feedback(assignment: str, course: Path) -> None:
     """Write HTML feedback for every autograded submission of ASSIGNMENT."""
     _assignment_names((assignment,))
-    course = course_dir.Course(course)
-    for student, status in feedback_mod.generate(course, course.assignment(assignment)).items():
+    resolved = course_dir.Course(course)
+    for student, status in feedback_mod.generate(resolved, resolved.assignment(assignment)).items():
         click.echo(f"{student}: {status}")
-    click.echo(f"feedback in {course.feedback}")
+    click.echo(f"feedback in {resolved.feedback}")
 
 
 @main.command()
@@ -134,9 +134,9 @@ def feedback(assignment: str, course: Path) -> None:
               help="CSV file to write (default: <course>/grades.csv).")
 def grades(course: Path, output: Path | None) -> None:
     """Export the grades: one row per student, per-assignment score and maximum."""
-    course = course_dir.Course(course)
-    output = output or course.root / "grades.csv"
-    count = grades_mod.write_csv(course, output)
+    resolved = course_dir.Course(course)
+    output = output or resolved.root / "grades.csv"
+    count = grades_mod.write_csv(resolved, output)
     click.echo(f"wrote {count} students to {output}")
 
 

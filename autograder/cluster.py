@@ -135,23 +135,24 @@ def graded_on(client: Client, grade: GradeOne, course: Course, assignment: Assig
     warming = _warm_every_worker(client, Job(grade, assignment.name, "", None, "", assignment.notebook_name,
                                              source, settings))
     try:
-        for sub in todo:
-            submit(sub)
-        for future in futures:
-            sub = by_key[future.key]
-            try:
-                graded: Graded = future.result()
-            except KilledWorker:
-                died_twice = retries.after_death(sub)
-                if died_twice is None:
-                    submit(sub)
-                    continue
-                graded = Graded(died_twice)
-            except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
-                graded = Graded(grader_error(err))
-            finally:
-                future.release()
-            yield sub, record(course, assignment, sub, graded)
+        with gradebook.kept_open(course):  # one connection for the batch's records
+            for sub in todo:
+                submit(sub)
+            for future in futures:
+                sub = by_key[future.key]
+                try:
+                    graded: Graded = future.result()
+                except KilledWorker:
+                    died_twice = retries.after_death(sub)
+                    if died_twice is None:
+                        submit(sub)
+                        continue
+                    graded = Graded(died_twice)
+                except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
+                    graded = Graded(grader_error(err))
+                finally:
+                    future.release()
+                yield sub, record(course, assignment, sub, graded)
     finally:
         client.cancel(submitted + warming, force=True)
 

@@ -184,9 +184,29 @@ def rows_of(db_url: str, assignment: str, student: str) -> SubmissionRows:
     return rows
 
 
+_kept: dict[str, Gradebook] = {}  # db_url -> the connection kept open by kept_open()
+
+
+@contextmanager
+def kept_open(course: Course) -> Iterator[None]:
+    """Keep one connection to the course's gradebook open for the block, for :func:`store_rows` to reuse
+    (nbgrader's ``Gradebook()`` inspects and creates every table at each opening: a cluster's coordinator,
+    which stores one submission after another, would pay that for each)."""
+    if course.db_url in _kept:
+        yield
+        return
+    with Gradebook(course.db_url, course.coursedir.course_id) as gb:
+        _kept[course.db_url] = gb
+        try:
+            yield
+        finally:
+            del _kept[course.db_url]
+
+
 def store_rows(course: Course, assignment: str, student: str, rows: SubmissionRows) -> None:
     """Write a submission's rows into the course's gradebook (a regrade replaces them)."""
-    with Gradebook(course.db_url, course.coursedir.course_id) as gb:
+    with kept_open(course):
+        gb = _kept[course.db_url]
         gb.update_or_create_student(student)
         gb.update_or_create_submission(assignment, student)
         for notebook, gid, score in rows.scores:
