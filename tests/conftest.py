@@ -8,15 +8,22 @@ import pytest
 from book_build import BookBuild, build_book  # tests/ is on the path: pyproject.toml's pytest `pythonpath`
 
 REPO = Path(__file__).resolve().parent.parent
-# a test that uses one of these fixtures goes through a slow component: marked `slow` (make test-fast leaves it out)
+# A test that uses one of these fixtures goes through a slow component, and one that calls one of these
+# helpers grades submissions end to end (nbgrader, the sandbox, the gradebook: seconds each): both are
+# marked `slow`, which `make test-fast` leaves out (`make test` runs everything).
 SLOW_FIXTURES = {"book_build": "book build", "browser_pages": "browser", "postgres": "PostgreSQL",
                  "student": "student install", "scheduler": "Dask"}
+SLOW_CALLS = {"grade": "grading_helpers.grade", "regrade": "grading_helpers.regrade",
+              "check": "autograder.selfcheck.check", "cli": "test_cli.cli (the CLI in a subprocess)"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` every test that uses a fixture of :data:`SLOW_FIXTURES` (the test modules mark the others)."""
+    """Mark ``slow`` every test that uses a fixture of :data:`SLOW_FIXTURES` or calls a helper of
+    :data:`SLOW_CALLS` (some test modules also mark their own, e.g. the red team)."""
     for item in items:
-        if SLOW_FIXTURES.keys() & set(item.fixturenames):
+        function = getattr(item, "function", None)
+        called = set(function.__code__.co_names) if function is not None else set()
+        if SLOW_FIXTURES.keys() & set(item.fixturenames) or SLOW_CALLS.keys() & called:
             item.add_marker(pytest.mark.slow)
 
 
