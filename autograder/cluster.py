@@ -133,7 +133,7 @@ def graded_on(client: Client, grade: GradeOne, course: Course, assignment: Assig
         futures.add(future)
 
     warming = _warm_every_worker(client, Job(grade, assignment.name, "", None, "", assignment.notebook_name,
-                                             source, settings))
+                                             source, settings), batch_token)
     try:
         with gradebook.kept_open(course):  # one connection for the batch's records
             for sub in todo:
@@ -164,11 +164,11 @@ def _notebook_of(sub: submissions.Submission) -> tuple[bytes | None, str]:
     return (sub.notebook.read_bytes() if sub.notebook.is_file() else b""), sub.notebook.name
 
 
-def _warm_every_worker(client: Client, job: Job) -> list[Future]:
+def _warm_every_worker(client: Client, job: Job, batch_token: str) -> list[Future]:
     """Ask each worker to warm up for ``job``'s assignment first (queued before any submission)."""
     workers = list(client.scheduler_info()["workers"])
     return [client.submit(warm, job, workers=[worker], allow_other_workers=False, pure=False, priority=10,
-                          key=f"autograde-warm-{job.assignment}-{i}-{dask.base.tokenize(job.source, job.settings)}")
+                          key=f"autograde-warm-{job.assignment}-{i}-{batch_token}")
             for i, worker in enumerate(workers)]
 
 
