@@ -1,6 +1,7 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
 # make bench: grading, database, cluster and book timings on this machine (README "Grading a large course")
 # make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
+# make test-fast: ruff and the tests not marked slow (no book build, browser, PostgreSQL, Dask, red team), under a minute
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint release selfcheck serve clean chromium bench
+.PHONY: venv book test test-fast lint release selfcheck serve clean chromium bench
 
 venv: $(STAMP)
 
@@ -38,6 +39,11 @@ test: export OMP_NUM_THREADS = 1
 test: $(STAMP) chromium
 	$(BIN)/ruff check $(RUFF_FLAGS) .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -W "ignore::sqlalchemy.exc.SAWarning" tests
+
+test-fast: export OMP_NUM_THREADS = 1
+test-fast: $(STAMP)
+	$(BIN)/ruff check $(RUFF_FLAGS) .
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "not slow" -W "ignore::sqlalchemy.exc.SAWarning" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(RUFF_FLAGS) .

@@ -17,7 +17,7 @@ import torch
 
 from lossbook_checks.references import backpropagation, classification_losses, likelihood_information, regression_losses
 
-from . import course as course_dir
+from .course import DEFAULT_COURSE, Assignment, Course
 from .notebooks import read_notebook
 
 N = 1_000_000
@@ -104,13 +104,13 @@ PAIRS = [
 ]
 
 
-def solution_namespace(assignment: str) -> dict:
+def solution_namespace(assignment: Assignment) -> dict:
     """The names the source notebook defines in its set-up and solution cells (test cells not run)."""
     namespace: dict = {}
-    for cell in read_notebook(course_dir.source_notebook(assignment)).cells:
+    for cell in read_notebook(assignment.source).cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and (meta.get("solution") or not meta.get("grade")):
-            exec(compile(cell.source, f"<{assignment}:{meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102
+            exec(compile(cell.source, f"<{assignment.name}:{meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -137,9 +137,12 @@ def table() -> None:
     print("| assignment | function | numpy ms | torch ms | numpy / torch |")
     print("|---|---|---|---|---|", flush=True)
     namespaces: dict[str, dict] = {}
+    course = Course(DEFAULT_COURSE)
     rng = np.random.default_rng(0)
     for pair in PAIRS:
-        ns = namespaces.setdefault(pair.assignment, solution_namespace(pair.assignment))
+        if pair.assignment not in namespaces:
+            namespaces[pair.assignment] = solution_namespace(course.assignment(pair.assignment))
+        ns = namespaces[pair.assignment]
         arrays = pair.arrays(rng)
         numpy_s = _best(pair.numpy, ns, arrays)
         torch_s = _best(_torch_run, pair, arrays)

@@ -17,12 +17,13 @@ from pathlib import Path
 import click
 import nbformat
 
-from . import bundle, database, grading, pool, recording, results, submissions
-from . import cluster as cluster_mod
+from . import batch as batch_mod
+from . import bundle, gradebook, pool, recording, results, submissions
 from . import course as course_dir
 from . import feedback as feedback_mod
 from . import grades as grades_mod
 from . import selfcheck as selfcheck_mod
+from .executor import Executor
 from .notebooks import read_notebook
 
 COURSE_OPTION = click.option(
@@ -47,7 +48,7 @@ def main() -> None:
 @click.argument("assignments", nargs=-1)
 def release(assignments: tuple[str, ...]) -> None:
     """Generate the student version of ASSIGNMENTS (default: all) into book/exercises/."""
-    api = grading.api_for(course_dir.prepare(course_dir.DEFAULT_COURSE))
+    api = course_dir.Course(course_dir.DEFAULT_COURSE).api
     for name in _assignment_names(assignments):
         result = api.generate_assignment(name, force=True)
         if not result["success"]:
@@ -83,15 +84,15 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
     run the same command again.
     """
     _assignment_names((assignment,))
-    course = course_dir.prepare(course)
+    root = course_dir.prepare(course)
     try:
         if db is not None:
-            database.use(course, db)
-        if cluster is not None:
-            cluster_mod.parse_local(cluster)
+            gradebook.use(root, db)
+        executor = _executor(jobs, cluster)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    folder = submitted or course / "submitted"
+    resolved = course_dir.Course(root)
+    folder = submitted or resolved.submitted
     try:
         batch = submissions.find(folder, assignment)
     except FileNotFoundError as err:
@@ -99,9 +100,9 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
     if not batch:
         raise click.ClickException(f"no submissions for {assignment} in {folder}")
     try:
-        outcomes = grading.autograde(course, assignment, batch, jobs=jobs, force=force, cluster=cluster)
+        outcomes = batch_mod.autograde(resolved, resolved.assignment(assignment), batch, executor)
     except KeyboardInterrupt:
-        done = results.load(course).get(assignment, {})
+        done = results.load(resolved).get(assignment, {})
         graded = sum(done.get(s.student) is not None for s in batch)
         raise click.ClickException(f"interrupted: {graded} of {len(batch)} submissions recorded; "
                                    "run the same command again to grade the rest") from None
@@ -109,8 +110,17 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
         if outcome.message:
             click.echo(f"{student}: {outcome.message}", err=True)
     graded = sum(o.status == "graded" for o in outcomes.values())
-    gradebook = database.redacted(course_dir.gradebook_url(course))
-    click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} into {gradebook}")
+    click.echo(f"graded {graded} of {len(outcomes)} submissions of {assignment} "
+               f"into {gradebook.redacted(resolved.db_url)}")
+
+
+def _executor(jobs: int, cluster: str | None) -> Executor:
+    """The executor the options ask for: a Dask cluster (``--cluster``), else a local pool of ``jobs``."""
+    if cluster is None:
+        return pool.Pool(jobs)
+    from .cluster import Cluster  # imports Dask: only when asked for
+
+    return Cluster(cluster)
 
 
 @main.command()
@@ -118,10 +128,11 @@ def autograde(assignment: str, submitted: Path | None, course: Path, jobs: int, 
 @COURSE_OPTION
 def feedback(assignment: str, course: Path) -> None:
     """Write HTML feedback for every autograded submission of ASSIGNMENT."""
-    course = course_dir.prepare(course)
-    for student, status in feedback_mod.generate(course, assignment).items():
+    _assignment_names((assignment,))
+    resolved = course_dir.Course(course)
+    for student, status in feedback_mod.generate(resolved, resolved.assignment(assignment)).items():
         click.echo(f"{student}: {status}")
-    click.echo(f"feedback in {course / 'feedback'}")
+    click.echo(f"feedback in {resolved.feedback}")
 
 
 @main.command()
@@ -130,17 +141,17 @@ def feedback(assignment: str, course: Path) -> None:
               help="CSV file to write (default: <course>/grades.csv).")
 def grades(course: Path, output: Path | None) -> None:
     """Export the grades: one row per student, per-assignment score and maximum."""
-    course = course_dir.prepare(course)
-    output = output or course / "grades.csv"
-    count = grades_mod.write_csv(course, output)
+    resolved = course_dir.Course(course)
+    output = output or resolved.root / "grades.csv"
+    count = grades_mod.write_csv(resolved, output)
     click.echo(f"wrote {count} students to {output}")
 
 
 def _selfcheck(name: str, db: str | None) -> selfcheck_mod.Report:
     if db is None:
         return selfcheck_mod.check(name)
-    with database.scratch(db) as url, tempfile.TemporaryDirectory(prefix=f"selfcheck-{name}-") as tmp:
-        database.use(course_dir.prepare(Path(tmp)), url)
+    with gradebook.scratch(db) as url, tempfile.TemporaryDirectory(prefix=f"selfcheck-{name}-") as tmp:
+        gradebook.use(course_dir.prepare(Path(tmp)), url)
         return selfcheck_mod.check(name, workdir=Path(tmp))
 
 
@@ -151,7 +162,7 @@ def _selfcheck(name: str, db: str | None) -> selfcheck_mod.Report:
 def selfcheck(assignments: tuple[str, ...], db: str | None) -> None:
     """Check ASSIGNMENTS (default: all): solutions full marks, stubs 0, visible tests pass."""
     try:
-        db = db and database.normalise(db)
+        db = db and gradebook.normalise(db)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     failed = False

@@ -2,16 +2,20 @@
 
 The coordinator (this process) sends each worker a :class:`Job`: the submission's notebook
 as bytes, the assignment's source notebook and the course's nbgrader configuration. The
-worker grades it with :func:`autograder.grading.grade_one` in a private temporary course
-directory of its own (same configuration, so the same sandbox as the local pool) and sends
-back a :class:`Graded`: the outcome, the autograded notebook and the gradebook rows it
-produced. The coordinator records those into the course's gradebook and status file, one
-submission at a time, as each arrives.
+worker grades it with the batch's ``grade`` (:func:`autograder.grading.grade_one`) in a private
+temporary course directory of its own (same configuration, so the same sandbox as the local
+pool) and sends back a :class:`Graded`: the outcome, the autograded notebook and the gradebook
+rows it produced. The coordinator records those into the course's gradebook (:func:`record`),
+one submission at a time, as each arrives.
+
+Start-up is paid while the first jobs are sent: as soon as it connects, the coordinator asks
+every worker to warm up (:func:`warm`: the imports of the grading side and the private course,
+generated once), so that each worker's first submission is graded by a warm worker.
 
 A submission whose worker dies (``KilledWorker``: the scheduler gives up on it at once, see
 :func:`connect`) is submitted once more, to whichever worker is alive; a second death records
-an error with the reason. Ctrl-C cancels what is still queued; what was recorded stays, and
-rerunning the command grades the rest, as with the local pool.
+an error with the reason (:class:`autograder.executor.Retries`). Ctrl-C cancels what is still
+queued; what was recorded stays, and rerunning the command grades the rest, as with the local pool.
 
 ``local`` or ``local:N`` starts a :class:`distributed.LocalCluster` of N worker processes
 (default: the cores of this machine), one thread each: every submission already runs its
@@ -32,21 +36,21 @@ from pathlib import Path
 import dask
 from distributed import Client, Future, LocalCluster, as_completed
 from distributed.scheduler import KilledWorker
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from . import grading, pool, results, submissions
-from .course import load_config, prepare, source_notebook
-
-Row = tuple[str, str, object]  # (notebook, grade id, value)
+from . import gradebook, submissions
+from .course import Assignment, Course, prepare
+from .executor import Finished, GradeOne, Retries, grader_error
+from .grading import ensure_assignment
+from .pool import default_jobs
+from .results import Outcome
 
 
 @dataclass(frozen=True)
 class Job:
     """What a worker needs to grade one submission: all of it data, nothing read from the coordinator's disk."""
 
+    grade: GradeOne  # the batch's grading function (by reference)
     assignment: str
     student: str
     notebook: bytes | None  # the submitted notebook; None when the student submitted none
@@ -60,11 +64,9 @@ class Job:
 class Graded:
     """What comes back: the outcome and, when graded, the autograded notebook and the gradebook rows."""
 
-    outcome: results.Outcome
+    outcome: Outcome
     notebook: bytes | None = None
-    scores: list[Row] = field(default_factory=list)  # (notebook, grade id, auto score)
-    manual: list[Row] = field(default_factory=list)  # (notebook, grade id, needs manual grade)
-    comments: list[Row] = field(default_factory=list)  # (notebook, grade id, auto comment)
+    rows: gradebook.SubmissionRows = field(default_factory=gradebook.SubmissionRows)
 
 
 def parse_local(address: str) -> int | None:
@@ -73,7 +75,7 @@ def parse_local(address: str) -> int | None:
     if name != "local":
         return None
     if not count:
-        return pool.default_jobs()
+        return default_jobs()
     if not count.isdigit() or int(count) < 1:
         raise ValueError(f"--cluster local:N needs a positive number of workers, not {count!r}")
     return int(count)
@@ -89,104 +91,109 @@ def connect(address: str) -> Iterator[Client]:
             yield client
         return
     # allowed-failures 0: the scheduler reports a dead worker's task at once and we resubmit it
-    # ourselves, once (see run()), so a submission costs at most two workers wherever it runs.
+    # ourselves, once (see Cluster.run()), so a submission costs at most two workers wherever it runs.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) \
             as local, Client(local) as client:
         yield client
 
 
-def graded_on(address: str, course: Path, assignment: str,
-              batch: list[submissions.Submission]) -> Iterator[tuple[submissions.Submission, results.Outcome]]:
-    """:func:`run` on the cluster at ``address`` (connected for the batch, a local one stopped after)."""
-    with connect(address) as client:
-        yield from run(client, course, assignment, batch)
+class Cluster:
+    """The Dask cluster at ``address`` (``--cluster``): connected for each batch, a local one stopped after."""
+
+    def __init__(self, address: str) -> None:
+        parse_local(address)  # a malformed local:N is refused before anything starts
+        self.address = address
+
+    def run(self, grade: GradeOne, course: Course, assignment: Assignment, todo: list[submissions.Submission]
+            ) -> Finished:
+        """Grade ``todo`` on the cluster; yield ``(submission, outcome)`` once each is recorded in the gradebook."""
+        with connect(self.address) as client:
+            yield from graded_on(client, grade, course, assignment, todo)
 
 
-def job_for(course: Path, assignment: str, sub: submissions.Submission) -> Job:
-    """The job of one submission of a course directory."""
-    source = source_notebook(assignment)
-    notebook = sub.notebook.read_bytes() if sub.notebook is not None and sub.notebook.is_file() else None
-    if sub.notebook is not None and notebook is None:
-        notebook = b""  # named but unreadable: the worker reports it as not a notebook
-    settings = {section: dict(values) for section, values in load_config(course).items() if isinstance(values, dict)}
-    name = sub.notebook.name if sub.notebook is not None else ""
-    return Job(assignment, sub.student, notebook, name, source.name, source.read_bytes(), settings)
-
-
-def run(client: Client, course: Path, assignment: str,
-        batch: list[submissions.Submission]) -> Iterator[tuple[submissions.Submission, results.Outcome]]:
-    """Grade ``batch`` on the cluster; yield ``(submission, outcome)`` once each is recorded in the gradebook."""
+def graded_on(client: Client, grade: GradeOne, course: Course, assignment: Assignment,
+              todo: list[submissions.Submission]) -> Finished:
+    """Grade ``todo`` with the workers of ``client``; yield ``(submission, outcome)`` once each is recorded."""
+    source, settings = assignment.source.read_bytes(), course.settings()
     by_key: dict[str, submissions.Submission] = {}
-    attempts = dict.fromkeys((s.student for s in batch), 0)
+    attempts = dict.fromkeys((s.student for s in todo), 0)
+    retries = Retries()
     futures = as_completed()
     submitted: list[Future] = []
+    batch_token = dask.base.tokenize(str(course.root), id(futures))
 
     def submit(sub: submissions.Submission) -> None:
         attempts[sub.student] += 1
-        future = client.submit(grade_job, job_for(course, assignment, sub), pure=False,
-                               key=f"autograde-{assignment}-{sub.student}-{attempts[sub.student]}-"
-                                   f"{dask.base.tokenize(course, id(futures))}")
+        job = Job(grade, assignment.name, sub.student, *_notebook_of(sub), assignment.notebook_name, source, settings)
+        future = client.submit(grade_job, job, pure=False,
+                               key=f"autograde-{assignment.name}-{sub.student}-{attempts[sub.student]}-{batch_token}")
         by_key[future.key] = sub
         submitted.append(future)
         futures.add(future)
 
+    warming = _warm_every_worker(client, Job(grade, assignment.name, "", None, "", assignment.notebook_name,
+                                             source, settings), batch_token)
     try:
-        for sub in batch:
-            submit(sub)
-        for future in futures:
-            sub = by_key[future.key]
-            try:
-                graded: Graded = future.result()
-            except KilledWorker:
-                if attempts[sub.student] < 2:
-                    submit(sub)
-                    continue
-                graded = Graded(results.Outcome("error", "the grading worker died twice on this submission"))
-            except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
-                graded = Graded(results.Outcome("error", f"grader error: {type(err).__name__}: {err}"[:300]))
-            finally:
-                future.release()
-            yield sub, record(course, assignment, sub, graded)
+        with gradebook.kept_open(course):  # one connection for the batch's records
+            for sub in todo:
+                submit(sub)
+            for future in futures:
+                sub = by_key[future.key]
+                try:
+                    graded: Graded = future.result()
+                except KilledWorker:
+                    died_twice = retries.after_death(sub)
+                    if died_twice is None:
+                        submit(sub)
+                        continue
+                    graded = Graded(died_twice)
+                except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
+                    graded = Graded(grader_error(err))
+                finally:
+                    future.release()
+                yield sub, record(course, assignment, sub, graded)
     finally:
-        client.cancel(submitted, force=True)
+        client.cancel(submitted + warming, force=True)
 
 
-def record(course: Path, assignment: str, sub: submissions.Submission, graded: Graded) -> results.Outcome:
+def _notebook_of(sub: submissions.Submission) -> tuple[bytes | None, str]:
+    """(the submitted notebook's bytes, its file name); b"" when named but unreadable, None when absent."""
+    if sub.notebook is None:
+        return None, ""
+    return (sub.notebook.read_bytes() if sub.notebook.is_file() else b""), sub.notebook.name
+
+
+def _warm_every_worker(client: Client, job: Job, batch_token: str) -> list[Future]:
+    """Ask each worker to warm up for ``job``'s assignment first (queued before any submission)."""
+    workers = list(client.scheduler_info()["workers"])
+    return [client.submit(warm, job, workers=[worker], allow_other_workers=False, pure=False, priority=10,
+                          key=f"autograde-warm-{job.assignment}-{i}-{batch_token}")
+            for i, worker in enumerate(workers)]
+
+
+def record(course: Course, assignment: Assignment, sub: submissions.Submission, graded: Graded) -> Outcome:
     """Store a worker's result in the course directory: the submitted and autograded notebooks, and
     the gradebook rows (a regrade replaces the submission's rows); return the outcome with its digest."""
-    source = source_notebook(assignment)
-    outcome = results.Outcome(graded.outcome.status, graded.outcome.message, submissions.digest(sub, source))
+    outcome = Outcome(graded.outcome.status, graded.outcome.message, submissions.digest(sub, assignment))
     if outcome.status != "graded":
         return outcome
-    name = source.name
-    submissions.install(sub, course, assignment, name)
-    target = course / "autograded" / sub.student / assignment / name
+    submissions.install(sub, course, assignment)
+    target = course.autograded_notebook(assignment, sub.student)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(graded.notebook or b"")
-    config = load_config(course)
-    coursedir = CourseDirectory(config=config)
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        gb.update_or_create_student(sub.student)
-        gb.update_or_create_submission(assignment, sub.student)
-        for notebook, gid, score in graded.scores:
-            gb.find_grade(gid, notebook, assignment, sub.student).auto_score = score
-        for notebook, gid, manual in graded.manual:
-            gb.find_grade(gid, notebook, assignment, sub.student).needs_manual_grade = manual
-        for notebook, gid, comment in graded.comments:
-            gb.find_comment(gid, notebook, assignment, sub.student).auto_comment = comment
-        gb.db.commit()
+    gradebook.store_rows(course, assignment.name, sub.student, graded.rows)
     return outcome
 
 
 # ---------------------------------------------------------------- worker side
 
-_courses: dict[tuple, tuple[Path, NbGraderAPI]] = {}
+_courses: dict[tuple, tuple[Course, Assignment]] = {}
 
 
-def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
-    """This worker's private course directory for the job's assignment, source and configuration
-    (made once per worker process, with its own SQLite gradebook)."""
+def _worker_course(job: Job) -> tuple[Course, Assignment]:
+    """This worker's private course for the job's assignment, source and configuration (made once per
+    worker process, with its own SQLite gradebook), and the assignment in it."""
     key = (job.assignment, job.source_name, dask.base.tokenize(job.source, job.settings))
     if key not in _courses:
         # prepare(): a course directory, and this interpreter's scripts on PATH (nbgrader runs alembic),
@@ -201,54 +208,42 @@ def _worker_course(job: Job) -> tuple[Path, NbGraderAPI]:
         config.CourseDirectory.release_directory = str(root / "release")
         config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
         config.Exchange.root = str(root / "exchange")
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        grading.ensure_assignment(api, job.assignment)
+        course = Course(root, config)
+        assignment = course.assignment(job.assignment)
+        ensure_assignment(course, assignment)
         # the test cells run in this process and call the checking package (torch): import it now, so
         # that a fresh worker's first submission is not charged the import within a cell's time limit
         importlib.import_module("lossbook_checks.checking")
-        _courses[key] = (root, api)
+        _courses[key] = (course, assignment)
     return _courses[key]
+
+
+def warm(job: Job) -> None:
+    """Make this worker ready for ``job``'s assignment: its private course and the grading side's imports."""
+    _worker_course(job)
 
 
 def grade_job(job: Job) -> Graded:
     """Grade one submission on this worker and return everything the coordinator records."""
-    root, api = _worker_course(job)
-    inbox = root / "inbox" / job.student
+    course, assignment = _worker_course(job)
+    inbox = course.root / "inbox" / job.student
     inbox.mkdir(parents=True, exist_ok=True)
     path = None
     if job.notebook is not None:
         path = inbox / job.notebook_name
         path.write_bytes(job.notebook)
     try:
-        outcome = grading.grade_one(api, root, job.assignment, submissions.Submission(job.student, path))
+        outcome = job.grade(course, assignment, submissions.Submission(job.student, path))
         if outcome.status != "graded":
             return Graded(outcome)
-        notebook = (root / "autograded" / job.student / job.assignment / job.source_name).read_bytes()
-        return Graded(outcome, notebook, *_rows(api.coursedir.db_url, job.assignment, job.student))
+        notebook = course.autograded_notebook(assignment, job.student).read_bytes()
+        return Graded(outcome, notebook, gradebook.rows_of(course.db_url, job.assignment, job.student))
     finally:
-        _forget(root, api.coursedir.db_url, job.assignment, job.student)
+        _forget(course, job.assignment, job.student)
 
 
-def _rows(db_url: str, assignment: str, student: str) -> tuple[list[Row], list[Row], list[Row]]:
-    scores, manual, comments = [], [], []
-    with Gradebook(db_url) as gb:
-        for nb in gb.find_submission(assignment, student).notebooks:
-            for grade in nb.grades:
-                scores.append((nb.name, grade.name, grade.auto_score))
-                manual.append((nb.name, grade.name, grade.needs_manual_grade))
-            for comment in nb.comments:
-                comments.append((nb.name, comment.name, comment.auto_comment))
-    return scores, manual, comments
-
-
-def _forget(root: Path, db_url: str, assignment: str, student: str) -> None:
+def _forget(course: Course, assignment: str, student: str) -> None:
     """Remove the student's files and rows from the worker's private course (it grades the next one)."""
-    for folder in ("inbox", "submitted", "autograded"):
-        shutil.rmtree(root / folder / student, ignore_errors=True)
-    with Gradebook(db_url) as gb:
-        try:
-            gb.remove_submission(assignment, student)
-            gb.remove_student(student)
-        except MissingEntry:
-            pass
-
+    for folder in (course.root / "inbox", course.submitted, course.autograded):
+        shutil.rmtree(folder / student, ignore_errors=True)
+    gradebook.forget(course.db_url, assignment, student)

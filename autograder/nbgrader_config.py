@@ -35,11 +35,10 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor", _NB + "LimitOutput", _NB + "SaveAutoGrades",
     _NB + "AssignLatePenalties", _NB + "CheckCellMetadata",
 ]
-# The sandbox's limits are SandboxedExecute's traits, whose defaults are defined once, in
-# autograder/sandbox/client.py (Limits): per cell 120 s (then it scores 0); per submission
-# 300 s in all (then its remaining cells score 0); per kernel 2048 MiB, 900 s of CPU, files of
-# 64 MiB; 20,000 characters of output per cell; values of 32 MiB returned to the tests.
-# Override any of them here or in a course directory's config, e.g. c.SandboxedExecute.budget = 600.
+# The sandbox's limits (time per cell and per submission, memory, CPU, file size, output, size of the
+# values returned to the tests) are SandboxedExecute's traits, named and defaulted as the fields of
+# Limits in autograder/sandbox/client.py, their one definition. Override any of them here or in a
+# course directory's config, e.g. c.SandboxedExecute.budget_s = 600.
 # Keep feedback and the gradebook small when a submission prints megabytes.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40

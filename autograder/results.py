@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
+
+from .course import Course
 
 STATUS_FILE = "autograde_status.json"
 
@@ -25,20 +26,20 @@ class Outcome:
     digest: str = ""
 
 
-def load(course: Path) -> dict[str, dict[str, Outcome]]:
-    """All recorded outcomes of a course directory."""
-    path = course / STATUS_FILE
+def load(course: Course) -> dict[str, dict[str, Outcome]]:
+    """All recorded outcomes of a course."""
+    path = course.root / STATUS_FILE
     if not path.exists():
         return {}
     raw = json.loads(path.read_text())
     return {a: {s: Outcome(**o) for s, o in students.items()} for a, students in raw.items()}
 
 
-def record(course: Path, assignment: str, student: str, outcome: Outcome) -> None:
+def record(course: Course, assignment: str, student: str, outcome: Outcome) -> None:
     """Store one outcome (written atomically, so an interrupted batch keeps what it finished)."""
     data = load(course)
     data.setdefault(assignment, {})[student] = outcome
     serial = {a: {s: asdict(o) for s, o in sorted(st.items())} for a, st in sorted(data.items())}
-    tmp = course / (STATUS_FILE + ".tmp")
+    tmp = course.root / (STATUS_FILE + ".tmp")
     tmp.write_text(json.dumps(serial, indent=1) + "\n")
-    tmp.replace(course / STATUS_FILE)
+    tmp.replace(course.root / STATUS_FILE)

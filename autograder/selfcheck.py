@@ -13,28 +13,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from nbgrader.api import Gradebook
 
-from . import course as course_dir
-from .grading import api_for, autograde, ensure_assignment
+from .batch import autograde
+from .course import Course
+from .gradebook import CellScores, cell_scores
+from .grading import ensure_assignment
 from .notebooks import fill_solutions, read_notebook
 from .submissions import Submission
-
-
-@dataclass
-class CellScores:
-    """Points per autograded cell for one submission."""
-
-    student: str
-    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade id -> (score, max)
-
-    @property
-    def total(self) -> float:
-        return sum(score for score, _ in self.cells.values())
-
-    @property
-    def max_total(self) -> float:
-        return sum(maximum for _, maximum in self.cells.values())
 
 
 @dataclass
@@ -47,17 +32,6 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
 
-def cell_scores(db_url: str, assignment: str, student: str) -> CellScores:
-    """Per-cell autograded points of a student's submission."""
-    scores = CellScores(student)
-    with Gradebook(db_url) as gb:
-        for nb in gb.find_submission(assignment, student).notebooks:
-            for grade in nb.grades:
-                if grade.cell.max_score:
-                    scores.cells[grade.name] = (float(grade.score), float(grade.max_score))
-    return scores
-
-
 def run_visible_tests(notebook: nbformat.NotebookNode, cwd: Path, timeout: int = 300) -> str | None:
     """Execute a notebook; return the first error as one line, or None when every cell passes."""
     try:
@@ -68,27 +42,25 @@ def run_visible_tests(notebook: nbformat.NotebookNode, cwd: Path, timeout: int =
 
 
 def check(assignment: str, workdir: Path | None = None) -> Report:
-    """Self-check one assignment in ``workdir`` (a fresh temporary folder by default)."""
+    """Self-check one assignment in the course directory ``workdir`` (a fresh temporary folder by default)."""
     if workdir is not None:
-        return _check_in(course_dir.prepare(workdir), assignment)
+        return _check_in(Course(workdir), assignment)
     with tempfile.TemporaryDirectory(prefix=f"selfcheck-{assignment}-") as tmp:
-        return _check_in(course_dir.prepare(Path(tmp)), assignment)
+        return _check_in(Course(Path(tmp)), assignment)
 
 
-def _check_in(course: Path, assignment: str) -> Report:
-    api = api_for(course)
-    ensure_assignment(api, assignment)
-    name = course_dir.source_notebook(assignment).name
-    release = read_notebook(course / "release" / assignment / name)
-    solved = fill_solutions(release, read_notebook(course_dir.source_notebook(assignment)))
-    inbox = course / "inbox"
+def _check_in(course: Course, name: str) -> Report:
+    assignment = course.assignment(name)
+    ensure_assignment(course, assignment)
+    release = read_notebook(course.released / name / assignment.notebook_name)
+    solved = fill_solutions(release, read_notebook(assignment.source))
+    inbox = course.root / "inbox"
     inbox.mkdir(exist_ok=True)
     nbformat.write(solved, inbox / "solved.ipynb")
     nbformat.write(release, inbox / "stub.ipynb")
     autograde(course, assignment, [Submission("solved", inbox / "solved.ipynb"),
                                    Submission("stub", inbox / "stub.ipynb")], progress=False)
-    report = Report(assignment, cell_scores(course_dir.gradebook_url(course), assignment, "solved"),
-                    cell_scores(course_dir.gradebook_url(course), assignment, "stub"))
+    report = Report(name, cell_scores(course.db_url, name, "solved"), cell_scores(course.db_url, name, "stub"))
     if report.solved.total != report.solved.max_total or not report.solved.cells:
         lost = [g for g, (s, m) in report.solved.cells.items() if s != m]
         report.problems.append(f"solutions score {report.solved.total:g}/{report.solved.max_total:g} "

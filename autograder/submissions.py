@@ -15,6 +15,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .course import Assignment, Course
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -38,9 +40,9 @@ def find(folder: Path, assignment: str) -> list[Submission]:
     return found
 
 
-def install(submission: Submission, course: Path, assignment: str, notebook_name: str) -> Path:
-    """Copy a submission to ``course/submitted/<student>/<assignment>/<notebook_name>``."""
-    target = course / "submitted" / submission.student / assignment / notebook_name
+def install(submission: Submission, course: Course, assignment: Assignment) -> Path:
+    """Copy a submission to where nbgrader reads it: ``<submitted>/<student>/<assignment>/<notebook name>``."""
+    target = course.submitted_notebook(assignment, submission.student)
     if submission.notebook is None:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -49,10 +51,10 @@ def install(submission: Submission, course: Path, assignment: str, notebook_name
     return target
 
 
-def digest(submission: Submission, source: Path) -> str:
-    """A fingerprint of the submitted notebook and of the assignment's source notebook: grading
-    is skipped on resume only when neither changed."""
-    sha = hashlib.sha256(source.read_bytes())
+def digest(submission: Submission, assignment: Assignment) -> str:
+    """A fingerprint of the submitted notebook and of the assignment's source notebook (its digest,
+    read once per batch): grading is skipped on resume only when neither changed."""
+    sha = hashlib.sha256(bytes.fromhex(assignment.digest))
     if submission.notebook is not None and submission.notebook.is_file():
         sha.update(submission.notebook.read_bytes())
     return sha.hexdigest()[:32]

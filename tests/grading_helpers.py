@@ -15,24 +15,35 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import course as course_dir
-from autograder.grading import api_for, autograde, ensure_assignment
+from autograder.batch import autograde
+from autograder.course import Course
+from autograder.executor import Executor
+from autograder.gradebook import CellScores, cell_scores
+from autograder.grading import ensure_assignment
 from autograder.notebooks import grade_id, read_notebook
+from autograder.pool import Pool
 from autograder.results import Outcome
-from autograder.selfcheck import CellScores, cell_scores
 from autograder.submissions import Submission
 
 
 def released(course: Path, assignment: str) -> NotebookNode:
-    """The released (student) notebook of ``assignment`` as generated in ``course``."""
-    course = course_dir.prepare(course)
-    ensure_assignment(api_for(course), assignment)
-    name = course_dir.source_notebook(assignment).name
-    return read_notebook(course / "release" / assignment / name)
+    """The released (student) notebook of ``assignment`` as generated in the course directory ``course``."""
+    resolved = Course(course)
+    found = resolved.assignment(assignment)
+    ensure_assignment(resolved, found)
+    return read_notebook(resolved.released / assignment / found.notebook_name)
 
 
 def source(assignment: str) -> NotebookNode:
     """The source notebook (solutions and hidden tests)."""
     return read_notebook(course_dir.source_notebook(assignment))
+
+
+def regrade(course: Path, assignment: str, batch: list[Submission], executor: Executor | None = None,
+            force: bool = False) -> dict[str, Outcome]:
+    """``autograde`` of ``batch`` into the course directory ``course`` (resolved here), as the CLI runs it."""
+    resolved = Course(course)
+    return autograde(resolved, resolved.assignment(assignment), batch, executor, progress=False, force=force)
 
 
 def points(assignment: str) -> dict[str, float]:
@@ -75,7 +86,7 @@ def test_cells(assignment: str) -> dict[str, str]:
 
 def configure(course: Path, settings: str) -> Path:
     """Make ``course`` a course directory whose nbgrader config also runs ``settings`` (lines of
-    ``c.X.y = ...``, e.g. a short ``c.SandboxedExecute.timeout`` for tests of runaway code)."""
+    ``c.X.y = ...``, e.g. a short ``c.SandboxedExecute.timeout_s`` for tests of runaway code)."""
     course = course_dir.prepare(course)
     config = course / course_dir.CONFIG_NAME
     config.write_text(config.read_text() + settings.strip() + "\n")
@@ -89,8 +100,8 @@ def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Pat
     A value may be a notebook, a path to any file (e.g. a malformed one), or None (missing).
     ``jobs`` > 1 grades them in parallel worker processes, as ``autograde --jobs`` does.
     """
-    course = course_dir.prepare(course)
-    inbox = course / "inbox"
+    resolved = Course(course)
+    inbox = resolved.root / "inbox"
     inbox.mkdir(exist_ok=True)
     batch = []
     for student, nb in notebooks.items():
@@ -100,7 +111,6 @@ def grade(course: Path, assignment: str, notebooks: dict[str, NotebookNode | Pat
             batch.append(Submission(student, path))
         else:
             batch.append(Submission(student, nb))
-    outcomes = autograde(course, assignment, batch, progress=False, jobs=jobs)
-    db_url = course_dir.gradebook_url(course)
-    scores = {s: cell_scores(db_url, assignment, s) for s, o in outcomes.items() if o.status == "graded"}
+    outcomes = autograde(resolved, resolved.assignment(assignment), batch, Pool(jobs), progress=False)
+    scores = {s: cell_scores(resolved.db_url, assignment, s) for s, o in outcomes.items() if o.status == "graded"}
     return scores, outcomes

@@ -6,12 +6,12 @@ import csv
 
 import nbformat
 import pytest
-from grading_helpers import configure, grade, points, points_of, released, source
+from grading_helpers import configure, grade, points, points_of, regrade, released, source
 
-from autograder import course as course_dir
 from autograder import grades, grading, results
+from autograder.course import Course
+from autograder.gradebook import cell_scores
 from autograder.notebooks import fill_solutions
-from autograder.selfcheck import cell_scores
 from autograder.submissions import Submission
 
 ASSIGNMENT = "regression_losses"
@@ -29,7 +29,7 @@ def test_every_submission_gets_a_row_and_a_batch_resumes(tmp_path, monkeypatch):
                                                           "broken": "error", "absent": "error"}
     full = sum(points(ASSIGNMENT).values())
     assert (scores["solved"].total, scores["stub"].total) == (full, 0)
-    grades.write_csv(course, tmp_path / "grades.csv")
+    grades.write_csv(Course(course), tmp_path / "grades.csv")
     with (tmp_path / "grades.csv").open() as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == {"solved", "stub", "broken", "absent"}
@@ -40,11 +40,11 @@ def test_every_submission_gets_a_row_and_a_batch_resumes(tmp_path, monkeypatch):
     calls = []
     real = grading.grade_one
 
-    def counting(api, course_, assignment, sub):
+    def counting(course_, assignment, sub):
         calls.append(sub.student)
         if sub.student == "interrupted":
             raise KeyboardInterrupt
-        return real(api, course_, assignment, sub)
+        return real(course_, assignment, sub)
 
     monkeypatch.setattr(grading, "grade_one", counting)
     inbox = course / "inbox"
@@ -53,12 +53,12 @@ def test_every_submission_gets_a_row_and_a_batch_resumes(tmp_path, monkeypatch):
     nbformat.write(partial, inbox / "interrupted.ipynb")
     batch = [Submission(s, inbox / f"{s}.ipynb") for s in ("solved", "stub", "interrupted", "partial")]
     with pytest.raises(KeyboardInterrupt):
-        grading.autograde(course, ASSIGNMENT, batch, progress=False)
+        regrade(course, ASSIGNMENT, batch)
     assert calls == ["interrupted"]
-    assert "interrupted" not in results.load(course)[ASSIGNMENT]
+    assert "interrupted" not in results.load(Course(course))[ASSIGNMENT]
     monkeypatch.setattr(grading, "grade_one", real)
-    outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False)
-    db_url = course_dir.gradebook_url(course)
+    outcomes = regrade(course, ASSIGNMENT, batch)
+    db_url = Course(course).db_url
     assert cell_scores(db_url, ASSIGNMENT, "partial").total == points_of(ASSIGNMENT, {"mse"}) > 0
     assert cell_scores(db_url, ASSIGNMENT, "interrupted").total == points_of(ASSIGNMENT, {"mse"})
     assert all(outcomes[s].status == "graded" for s in ("solved", "stub", "interrupted", "partial"))
@@ -71,15 +71,15 @@ def test_regrading_gives_the_same_scores_to_the_point(tmp_path):
     nb = fill_solutions(release, src, only={"mse", "huber", "quantile"})
     first, _ = grade(course, ASSIGNMENT, {"alice": nb})
     inbox = course / "inbox"
-    grading.autograde(course, ASSIGNMENT, [Submission("alice", inbox / "alice.ipynb")], progress=False, force=True)
-    again = cell_scores(course_dir.gradebook_url(course), ASSIGNMENT, "alice")
+    regrade(course, ASSIGNMENT, [Submission("alice", inbox / "alice.ipynb")], force=True)
+    again = cell_scores(Course(course).db_url, ASSIGNMENT, "alice")
     assert again.cells == first["alice"].cells
     assert again.total == 15
 
 
 @pytest.mark.xdist_group("grading_batch")
 def test_a_submission_that_never_returns_stops_at_its_time_budget_and_the_batch_goes_on(tmp_path):
-    course = configure(tmp_path / "course", "c.SandboxedExecute.timeout = 5\nc.SandboxedExecute.budget = 20\n")
+    course = configure(tmp_path / "course", "c.SandboxedExecute.timeout_s = 5\nc.SandboxedExecute.budget_s = 20\n")
     release, src = released(course, ASSIGNMENT), source(ASSIGNMENT)
     stuck = fill_solutions(release, src)
     loop = "    ### BEGIN SOLUTION\n    while True:\n        pass\n"

@@ -9,15 +9,15 @@ import signal
 import nbformat
 import pytest
 from distributed import default_client
-from grading_helpers import configure, grade, points, points_of, released, source
+from grading_helpers import configure, grade, points, points_of, regrade, released, source
 from nbgrader.api import Gradebook
 from redteam.attacks import attacks
 
-from autograder import cluster, grading, results
-from autograder.course import gradebook_url
+from autograder import cluster, results
+from autograder.course import Course
 from autograder.feedback import generate
+from autograder.gradebook import cell_scores
 from autograder.notebooks import fill_solutions
-from autograder.selfcheck import cell_scores
 from autograder.submissions import Submission
 
 ASSIGNMENT = "regression_losses"
@@ -42,6 +42,7 @@ def scheduler() -> str:
         yield client.scheduler.address
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("grading_cluster")
 def test_cluster_grades_exactly_as_the_local_pool(tmp_path, scheduler):
     pool_course = configure(tmp_path / "pool", SETTINGS)
@@ -59,9 +60,9 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path, scheduler):
     inbox = pool_course / "inbox"
     batch = [Submission(s, nb if not isinstance(nb, nbformat.NotebookNode) else inbox / f"{s}.ipynb")
              for s, nb in notebooks.items()]
-    outcomes = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
+    outcomes = regrade(dask_course, ASSIGNMENT, batch, cluster.Cluster(scheduler))
 
-    url = gradebook_url(dask_course)
+    url = Course(dask_course).db_url
     dask_scores = {s: cell_scores(url, ASSIGNMENT, s) for s, o in outcomes.items() if o.status == "graded"}
     assert {s: sc.cells for s, sc in dask_scores.items()} == {s: sc.cells for s, sc in local_scores.items()}
     assert {s: (o.status, o.message) for s, o in outcomes.items()} == \
@@ -71,13 +72,15 @@ def test_cluster_grades_exactly_as_the_local_pool(tmp_path, scheduler):
     assert {s: sc.total for s, sc in dask_scores.items()} == expected
     assert outcomes["absent"].status == "error" and "kernel died" in outcomes["kernel_exit"].message
     assert outcomes["broken"].message.startswith("x.ipynb is not a valid notebook")
-    assert results.load(dask_course)[ASSIGNMENT] == outcomes
-    assert set(generate(dask_course, ASSIGNMENT).values()) == {"ok"}  # the autograded notebooks came back
+    assert results.load(Course(dask_course))[ASSIGNMENT] == outcomes
+    course = Course(dask_course)
+    assert set(generate(course, course.assignment(ASSIGNMENT)).values()) == {"ok"}  # the autograded notebooks came back
 
-    again = grading.autograde(dask_course, ASSIGNMENT, batch, progress=False, cluster="local:1")
+    again = regrade(dask_course, ASSIGNMENT, batch, cluster.Cluster("local:1"))
     assert again == outcomes  # a rerun grades nothing: every submission is recorded once
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("grading_cluster")
 def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, monkeypatch, scheduler):
     course = configure(tmp_path / "course", SETTINGS)
@@ -108,14 +111,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, mo
 
     monkeypatch.setattr(cluster, "record", kill_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
-    assert killed and sorted(results.load(course)[ASSIGNMENT]) == sorted(recorded)
+        regrade(course, ASSIGNMENT, batch, cluster.Cluster(scheduler))
+    assert killed and sorted(results.load(Course(course))[ASSIGNMENT]) == sorted(recorded)
 
     first = list(recorded)
-    outcomes = grading.autograde(course, ASSIGNMENT, batch, progress=False, cluster=scheduler)
+    outcomes = regrade(course, ASSIGNMENT, batch, cluster.Cluster(scheduler))
     assert sorted(recorded[3:]) == sorted(set(students) - set(first))  # the rerun grades only the rest
     assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(students, "graded")
-    url = gradebook_url(course)
+    url = Course(course).db_url
     with Gradebook(url) as gb:
         rows = sorted(s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions)
     assert rows == students  # one row each: none lost to the dead worker, none counted twice

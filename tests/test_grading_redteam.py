@@ -16,13 +16,13 @@ import pytest
 from grading_helpers import configure, grade, points, points_of, released, source
 from redteam.attacks import Attack, attacks
 
-from autograder.grading import api_for
+from autograder.course import Course
+from autograder.gradebook import CellScores
 from autograder.notebooks import fill_solutions
 from autograder.sandbox import confine
-from autograder.selfcheck import CellScores
 
 ASSIGNMENT = "regression_losses"
-SETTINGS = "c.SandboxedExecute.timeout = 10\nc.SandboxedExecute.memory_mb = 1024\n"
+SETTINGS = "c.SandboxedExecute.timeout_s = 10\nc.SandboxedExecute.memory_mb = 1024\n"
 ABI = confine.landlock_abi()
 POINTS = points(ASSIGNMENT)
 FULL = sum(POINTS.values())
@@ -55,6 +55,7 @@ def problems_of(attack: Attack, scores: CellScores, course: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("grading_redteam")
 def test_red_team_submissions_score_exactly_what_they_earned(tmp_path):
     course = configure(tmp_path / "course", SETTINGS)
@@ -80,7 +81,7 @@ def test_red_team_submissions_score_exactly_what_they_earned(tmp_path):
     assert "torch is not available to graded code" in outputs(course, "torch_inside_numpy")
     assert not any(p.info["cmdline"] == ["sleep", "613"] for p in psutil.process_iter(["cmdline"]))
 
-    result = api_for(course).generate_feedback(ASSIGNMENT, "hard_coded_visible_answers", force=True)
+    result = Course(course).api.generate_feedback(ASSIGNMENT, "hard_coded_visible_answers", force=True)
     assert result["success"], result.get("error")
     html = (course / "feedback" / "hard_coded_visible_answers" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     earned = FULL - points_of(ASSIGNMENT, {"mse"})  # hard-coded answers pass the MSE cells' visible tests only

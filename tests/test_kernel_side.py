@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from autograder.sandbox.client import CASES_DIR
+from autograder.sandbox.protocol import is_hidden
 
 PROBE = """
 import importlib, sys
@@ -37,7 +38,7 @@ def test_the_probe_catches_an_import_of_torch(repo, tmp_path):
 def test_the_sandbox_serves_only_cases_modules_from_files():
     from autograder.sandbox.kernel import _Guard
 
-    guard = _Guard(str(CASES_DIR))
+    guard = _Guard(str(CASES_DIR), is_hidden)
     assert guard.find_spec("lossbook_checks.cases.core").origin == str(CASES_DIR / "core.py")
     for name in ("lossbook_checks.checking", "lossbook_checks.checking.checks",
                  "lossbook_checks.checking.backpropagation", "lossbook_checks.references.regression_losses"):

@@ -25,7 +25,6 @@ from . import confine, protocol
 HERE = Path(__file__).resolve().parent
 KERNEL_SCRIPT = HERE / "kernel.py"
 CASES_DIR = Path(lossbook_checks.cases.__file__).resolve().parent
-HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/proc", "/sys/devices/system/cpu", "/etc/ld.so.cache",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types",
                "/dev/urandom", "/dev/random", "/dev/zero")
@@ -75,7 +74,7 @@ def readable_paths() -> tuple[list[str], list[str]]:
             continue
         listed.append(site)
         read += [os.path.join(site, entry) for entry in sorted(os.listdir(site))
-                 if not entry.lower().startswith(HIDDEN_PACKAGES)]
+                 if not protocol.is_hidden(entry)]
     return read, listed
 
 

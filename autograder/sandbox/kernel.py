@@ -16,7 +16,6 @@ only ever receives data (see :mod:`protocol`), and decides every grade itself.
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import io
 import json
 import os
 import signal
@@ -89,15 +88,15 @@ def _checking_shim() -> types.ModuleType:
 
 
 class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Blocks torch and the grader (``autograder``); serves ``lossbook_checks.cases`` from its files and the
-    rest of ``lossbook_checks`` as stand-ins."""
+    """Blocks torch (``protocol.is_hidden``) and the grader (``autograder``); serves ``lossbook_checks.cases``
+    from its files and the rest of ``lossbook_checks`` as stand-ins."""
 
-    def __init__(self, cases_dir: str) -> None:
-        self.cases_dir = cases_dir
+    def __init__(self, cases_dir: str, is_hidden) -> None:
+        self.cases_dir, self.is_hidden = cases_dir, is_hidden
 
     def find_spec(self, fullname, path=None, target=None):
         root = fullname.split(".")[0]
-        if root in ("torch", "functorch", "torchgen"):
+        if self.is_hidden(root):
             raise ModuleNotFoundError(TORCH_MESSAGE, name=fullname)
         if root == "autograder":
             raise ModuleNotFoundError(f"{fullname}: {REFERENCE_MESSAGE}", name=fullname)
@@ -127,31 +126,6 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         if module.__name__ in ("lossbook_checks", "lossbook_checks.references"):
             module.__path__ = []
-
-
-class _Capture(io.TextIOBase):
-    """A bounded text sink for stdout/stderr: keeps ``limit`` characters, counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.parts, self.kept, self.dropped = limit, [], 0, 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text) -> int:
-        text = str(text)
-        room = self.limit - self.kept
-        if room > 0:
-            self.parts.append(text[:room])
-            self.kept += min(room, len(text))
-        self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
-
-    def text(self) -> str:
-        out = "".join(self.parts)
-        if self.dropped:
-            out += f"\n[... {self.dropped} more characters of output dropped by the grader]\n"
-        return out
 
 
 class Kernel:
@@ -186,7 +160,7 @@ class Kernel:
 
     def _run(self, fn):
         """Run ``fn()`` with output captured and Ctrl-C (the grader's timeout) enabled."""
-        capture = _Capture(self.output_limit)
+        capture = self.protocol.BoundedText(self.output_limit)
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = capture
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -230,10 +204,8 @@ class Kernel:
                 try:
                     return {"value": fn(*args, **kwargs)}, caught
                 except BaseException as err:  # noqa: BLE001 - every failure goes back to the grader
-                    frames = traceback.extract_tb(err.__traceback__)[1:]
-                    lines = [f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]]
                     return {"error": {"type": type(err).__name__, "message": str(err)[:2000],
-                                      "frames": "\n".join(lines)[:2000]}}, caught
+                                      "frames": self.protocol.student_frames(err)}}, caught
 
         (result, caught), capture = self._run(call)
         reply: dict = {"stdout": capture.text(),
@@ -267,9 +239,10 @@ def main() -> None:
     sys.dont_write_bytecode = True
     sys.path.insert(0, HERE)  # protocol, confine
     import confine
+    import protocol
 
     applied = confine.apply(spec)
-    sys.meta_path.insert(0, _Guard(spec["cases_dir"]))
+    sys.meta_path.insert(0, _Guard(spec["cases_dir"], protocol.is_hidden))
     os.chdir(spec["workdir"])
     kernel = Kernel(cmd_fd, reply_fd, spec["output_limit"], spec["reply_bytes"])
     kernel.protocol.send(reply_fd, {"ready": True, **applied})

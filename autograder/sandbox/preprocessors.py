@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Int, Unicode
 
-from .. import dblock
+from ..gradebook import released
 from ..notebooks import grade_id
 from .client import KernelGone, Limits, SandboxKernel
 from .runner import AssignmentCells, NotebookRun, RunReport, error_output
@@ -124,9 +124,10 @@ class RestoreStructure(NbGraderPreprocessor):
 class SandboxedExecute(NbGraderPreprocessor):
     """Run the notebook: student code in a confined kernel process, tests in this process."""
 
-    timeout = Float(Limits.timeout_s, help="Seconds a cell may run before it is stopped (and scores 0).").tag(
+    # one trait per configurable field of Limits, of the same name (c.SandboxedExecute.timeout_s = 60)
+    timeout_s = Float(Limits.timeout_s, help="Seconds a cell may run before it is stopped (and scores 0).").tag(
         config=True)
-    budget = Float(Limits.budget_s, help="Seconds a whole submission may run: after them, its remaining cells are "
+    budget_s = Float(Limits.budget_s, help="Seconds a whole submission may run: after them, its remaining cells are "
                                          "not run and score 0 (the reason is recorded), so that a submission whose "
                                          "functions never return costs minutes, not the timeout of every cell."
                    ).tag(config=True)
@@ -137,22 +138,21 @@ class SandboxedExecute(NbGraderPreprocessor):
     reply_mb = Int(Limits.reply_mb, help="Largest value (its array data, MiB) a student function may return to "
                                          "the tests.").tag(config=True)
     gradebook_lock_fd = Int(-1, help="File descriptor of the gradebook lock the batch grader holds "
-                                     "(autograder.dblock); released while the submission runs. -1: none."
+                                     "(autograder.gradebook.exclusive); released while the submission runs. -1: none."
                             ).tag(config=True)
     report_file = Unicode("", help="A file to write the run's report to (JSON: the incidents, one line each, and "
-                                   "the Landlock ABI); the batch grader sets it for each submission. Empty: none."
-                          ).tag(config=True)
+                                   "the Landlock ABI; see read_report); the batch grader sets it in its copy of "
+                                   "the configuration for each submission. Empty: none.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         known = _known_cells(resources)
         cells = AssignmentCells(tests=known.tests, instructor=known.instructor)
-        limits = Limits(timeout_s=self.timeout, budget_s=self.budget, memory_mb=self.memory_mb, cpu_s=self.cpu_s,
-                        file_mb=self.file_mb, output_chars=self.output_chars, reply_mb=self.reply_mb)
+        limits = Limits(**{name: getattr(self, name) for name in LIMIT_TRAITS})
         workdir = Path(tempfile.mkdtemp(prefix="autograde-"))
         report = RunReport()
         try:
             _copy_support_files(Path(resources.get("metadata", {}).get("path") or "."), workdir)
-            with dblock.released(self.gradebook_lock_fd):
+            with released(self.gradebook_lock_fd):
                 try:
                     with SandboxKernel(workdir / "home", limits) as kernel:
                         report = NotebookRun(kernel, cells).run(nb)
@@ -168,10 +168,17 @@ class SandboxedExecute(NbGraderPreprocessor):
                              "directory (they could read files by absolute path)")
         for incident in report.incidents:
             self.log.warning("%s", incident)
-        resources.setdefault("nbgrader", {})["sandbox_report"] = report
         if self.report_file:
             Path(self.report_file).write_text(json.dumps(asdict(report)))
         return nb, resources
+
+
+LIMIT_TRAITS = tuple(f.name for f in fields(Limits) if f.name in SandboxedExecute.class_trait_names(config=True))
+
+
+def read_report(path: Path) -> RunReport:
+    """The report :class:`SandboxedExecute` wrote to ``path`` (an empty one when it wrote none)."""
+    return RunReport(**json.loads(path.read_text())) if path.exists() else RunReport()
 
 
 def _copy_support_files(notebook_dir: Path, workdir: Path) -> None:

@@ -9,17 +9,21 @@ only plain Python values and numpy arrays of boolean/integer/float/complex dtype
 the kernel sends, the grader receives data, never objects with behaviour of their own.
 
 This module runs in both processes, so it imports nothing outside the standard library
-and numpy.
+and numpy. What both sides must agree on lives here, once: the packages hidden from graded
+code (:data:`HIDDEN_PACKAGES`), the bounded output sink (:class:`BoundedText`) and the
+one-line-per-frame view of a student's traceback (:func:`student_frames`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import select
 import struct
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -29,6 +33,45 @@ BUFLEN = struct.Struct(">Q")
 ARRAY_KINDS = "biufc"
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
+# what graded code may not import, nor read from site-packages (lower-case prefixes of top-level names)
+HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
+
+
+def is_hidden(name: str) -> bool:
+    """Whether a module or site-packages entry ``name`` belongs to a package hidden from graded code."""
+    return name.lower().startswith(HIDDEN_PACKAGES)
+
+
+class BoundedText(io.TextIOBase):
+    """A text sink (stdout, stderr) that keeps ``limit`` characters and counts the ones it drops."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.parts, self.kept, self.dropped = limit, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: Any) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        """What was kept, and a line saying how much was dropped (if any)."""
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n[... {self.dropped} more characters of output dropped by the grader]\n"
+        return out
+
+
+def student_frames(err: BaseException, skip: int = 1) -> str:
+    """The last 3 frames of ``err``'s traceback after the first ``skip`` (the caller's own), one line each."""
+    frames = traceback.extract_tb(err.__traceback__)[skip:]
+    return "\n".join(f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-3:])[:2000]
 
 
 class ProtocolError(Exception):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import io
 import symtable
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from lossbook_checks.checking.failure import CheckFailure
 
 from ..notebooks import grade_id
 from .client import CellTimeout, KernelGone, SandboxKernel
+from .protocol import BoundedText
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -50,25 +50,6 @@ class RunReport:
 
     incidents: list[str] = field(default_factory=list)
     landlock_abi: int = 0
-
-
-class _Bounded(io.StringIO):
-    """A text buffer that keeps at most ``limit`` characters and says how many it dropped."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit, self.dropped = limit, 0
-
-    def write(self, text: str) -> int:
-        room = self.limit - self.tell()
-        if room > 0:
-            super().write(text[:room])
-        self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
-
-    def text(self) -> str:
-        tail = f"\n[... {self.dropped} more characters of output dropped by the grader]\n" if self.dropped else ""
-        return self.getvalue() + tail
 
 
 def bound_names(source: str) -> set[str]:
@@ -184,7 +165,7 @@ class NotebookRun:
         """An instructor cell in the grader's namespace (its output is not shown)."""
         if self._stopped():
             return
-        sink = _Bounded(1000)
+        sink = BoundedText(1000)
         self._start_clock()
         try:
             self._bind_student_names(source)
@@ -209,7 +190,7 @@ class NotebookRun:
         if self._stopped():
             self.not_run += 1
             return [error_output("NotRun", f"not run: {self._stopped()}")]
-        out = _Bounded(self.kernel.limits.output_chars)
+        out = BoundedText(self.kernel.limits.output_chars)
         self._start_clock()
         error = None
         try:
