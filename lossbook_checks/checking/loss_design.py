@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from lossbook_checks.cases.core import Case
+from lossbook_checks.optional_torch import torch
 
 from .checks import check_cases as check_all
 from .compare import tolerances
