@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lossbook_checks.cases.core import Hint
+from lossbook_checks.cases.core import Hint, hints_in
 
 from .checks import describe
 from .compare import assert_close
@@ -40,6 +40,8 @@ def hint(code: str, message: str) -> Iterator[None]:
     try:
         yield
     except CheckFailure as failure:
+        if any(h.code == "not-implemented" for h in hints_in(str(failure))):
+            raise  # a stub made no mistake yet: the hint would be counted against it
         raise CheckFailure(f"{failure}\n  {named}") from None
 
 
