@@ -5,6 +5,7 @@ release    generate the student notebooks (book/exercises/) from solutions/
 autograde  grade a folder of submissions into a course directory's gradebook
 feedback   write each student's HTML feedback (hidden tests removed)
 grades     export a CSV: one row per student, scores and maxima per assignment
+report     an HTML page of what the class got wrong in an assignment (scores, cells, mistakes)
 selfcheck  solutions score full marks, stubs zero, visible tests pass
 """
 
@@ -22,6 +23,7 @@ from . import bundle, gradebook, pool, recording, results, submissions
 from . import course as course_dir
 from . import feedback as feedback_mod
 from . import grades as grades_mod
+from . import report as report_mod
 from . import selfcheck as selfcheck_mod
 from .executor import Executor
 from .notebooks import read_notebook
@@ -145,6 +147,24 @@ def grades(course: Path, output: Path | None) -> None:
     output = output or resolved.root / "grades.csv"
     count = grades_mod.write_csv(resolved, output)
     click.echo(f"wrote {count} students to {output}")
+
+
+@main.command()
+@click.argument("assignment")
+@COURSE_OPTION
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write (default: <course>/report-<assignment>.html).")
+@click.option("--anonymise", is_flag=True, help="Stable pseudonyms instead of student ids; no feedback links.")
+def report(assignment: str, course: Path, output: Path | None, anonymise: bool) -> None:
+    """Write the class report of ASSIGNMENT: one self-contained HTML page (reads the gradebook, never writes it)."""
+    _assignment_names((assignment,))
+    resolved = course_dir.Course(course)
+    output = output or resolved.root / f"report-{assignment}.html"
+    try:
+        result = report_mod.write(resolved, assignment, output, anonymise=anonymise)
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"wrote the report of {len(result.students)} submissions of {assignment} to {output}")
 
 
 def _selfcheck(name: str, db: str | None) -> selfcheck_mod.Report:

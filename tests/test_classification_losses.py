@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from grading_helpers import grade, released, source
+from nbformat import NotebookNode
 
 from autograder.notebooks import fill_solutions, grade_id, with_answers
 
@@ -107,11 +108,10 @@ def _edited(src, gid: str, old: str, new: str) -> str:
     return code.replace(old, new)
 
 
-@pytest.mark.xdist_group("classification_losses")
-def test_partial_unstable_and_wrong_submissions_get_exactly_their_points(tmp_path):
-    release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
+def submissions(release: NotebookNode, src: NotebookNode) -> dict[str, NotebookNode]:
+    """Solved, stub, partial, unstable and wrong submissions, by student (also graded by the class report's test)."""
     counted = "    w_t = (_class_weights(input, weight) * one_hot).sum(axis=axis)"
-    submissions = {
+    return {
         "solved": fill_solutions(release, src),
         "stub": release,
         "only_sigmoid": fill_solutions(release, src, only={"sigmoid"}),
@@ -126,7 +126,12 @@ def test_partial_unstable_and_wrong_submissions_get_exactly_their_points(tmp_pat
         "focal_constant_factor": with_answers(fill_solutions(release, src), {"focal": _edited(
             src, "focal", "(p - target + gamma * (1 - 2 * target) * p_t * ce)", "(p - target)")}),
     }
-    scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions)
+
+
+@pytest.mark.xdist_group("classification_losses")
+def test_partial_unstable_and_wrong_submissions_get_exactly_their_points(tmp_path):
+    release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
+    scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions(release, src))
     assert all(o.status == "graded" for o in outcomes.values())
     assert {gid: score for gid, (score, _) in scores["solved"].cells.items()} == POINTS
     assert scores["stub"].total == 0

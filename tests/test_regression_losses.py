@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from grading_helpers import grade, released, source
+from nbformat import NotebookNode
 
 from autograder.notebooks import fill_solutions, with_answers
 
@@ -14,9 +15,8 @@ POINTS = {"test_mse_forward": 2, "test_mse_backward": 3, "test_mae_forward": 2, 
 
 
 
-@pytest.mark.xdist_group("regression_losses")
-def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
-    release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
+def submissions(release: NotebookNode, src: NotebookNode) -> dict[str, NotebookNode]:
+    """Partial and wrong submissions, by student (also graded by the class report's test)."""
     only_mse = fill_solutions(release, src, only={"mse"})
     naive_log_cosh = with_answers(fill_solutions(release, src), {"log_cosh": '''
 def log_cosh_loss(input, target, reduction="mean"):
@@ -51,8 +51,14 @@ def mse_loss_backward(input, target, grad_output=1.0, reduction="mean"):
     base = np.array([1.0, -4.0, 0.0, 10.0])
     return base / 4 if reduction == "mean" else base * np.asarray(grad_output)
 '''})
-    scores, outcomes = grade(tmp_path, ASSIGNMENT, {"only_mse": only_mse, "naive_log_cosh": naive_log_cosh,
-                                                    "forgot_mean": forgot_mean, "hard_coded": hard_coded})
+    return {"only_mse": only_mse, "naive_log_cosh": naive_log_cosh, "forgot_mean": forgot_mean,
+            "hard_coded": hard_coded}
+
+
+@pytest.mark.xdist_group("regression_losses")
+def test_partial_and_wrong_submissions_get_exactly_their_points(tmp_path):
+    release, src = released(tmp_path, ASSIGNMENT), source(ASSIGNMENT)
+    scores, outcomes = grade(tmp_path, ASSIGNMENT, submissions(release, src))
     assert all(o.status == "graded" for o in outcomes.values())
     assert set(scores["only_mse"].cells) == set(POINTS)
     assert scores["only_mse"].total == POINTS["test_mse_forward"] + POINTS["test_mse_backward"]

@@ -8,6 +8,7 @@ that always passes ``delta`` or ``grad_output`` cannot see a wrong default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,37 @@ import numpy as np
 SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 5), (0,))
 DTYPES: tuple[type, ...] = (np.float64, np.float32)
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+
+#: A mistake code: lowercase words (letters, digits) joined by hyphens, e.g. ``mean-divisor-missing``.
+MISTAKE_CODE = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+#: How a failure shows a hint: one line ``Hint [code]: message``, also in nbgrader's autograded notebook.
+HINT_LINE = re.compile(rf"^[ \t]*Hint \[(?P<code>{MISTAKE_CODE})\]: (?P<message>.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A named mistake: the diagnosis a check attaches to a failure.
+
+    ``message`` tells the student what is wrong; ``code`` names the diagnosis for the
+    instructor's class report (``python -m autograder report``), which counts failures
+    by code, not by text: "factor n = 4" and "factor n = 7" are one mistake. A code is
+    stable once released; ``str(hint)`` is the line the student sees, ``Hint [code]: message``.
+    """
+
+    code: str
+    message: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(MISTAKE_CODE, self.code):
+            raise ValueError(f"mistake code {self.code!r}: lowercase words joined by hyphens")
+
+    def __str__(self) -> str:
+        return f"Hint [{self.code}]: {self.message}"
+
+
+def hints_in(text: str) -> list[Hint]:
+    """The hints in a failure's text (a message, or an output of an autograded notebook), in order."""
+    return [Hint(m["code"], m["message"]) for m in HINT_LINE.finditer(text)]
 
 
 @dataclass
@@ -36,7 +68,7 @@ class Case:
     options: dict[str, Any]
     grad_output: Any = None
     mean_of: int | None = None
-    notes: list[tuple[np.ndarray, str]] = field(default_factory=list)
+    notes: list[tuple[np.ndarray, Hint]] = field(default_factory=list)
     rtol: float | None = None
     atol: float | None = None
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, Case, defaults_case
+from .core import DTYPES, Case, Hint, defaults_case
 from .core import grad_output as upstream
 
 BATCH_SHAPES: tuple[tuple[int, ...], ...] = ((), (5,), (2, 3))
@@ -169,7 +169,7 @@ def location_scale_cases(seed: int, *, with_df: bool = False) -> Iterator[Case]:
             inputs["df"] = 10.0 ** gen.uniform(np.log10(0.3), 2, size=shape)
         inputs.update(loc=loc, scale=scale)
         inputs = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
-        note = (tie, "wrong only where value == loc exactly: torch takes sign(0) = 0 there.")
+        note = (tie, Hint("sign-at-zero", "wrong only where value == loc exactly: torch takes sign(0) = 0 there."))
         yield Case(inputs, {}, upstream(gen, shape, "none", dtype), notes=[note])
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, REDUCTIONS, Case, defaults_case, grad_output
+from .core import DTYPES, REDUCTIONS, Case, Hint, defaults_case, grad_output
 
 GAN_KINDS: tuple[str, ...] = ("minimax", "non_saturating", "least_squares", "wasserstein")
 
@@ -274,8 +274,9 @@ def margin_ranking(seed: int) -> Iterator[Case]:
         input2 = np.where(tie, input1 - target * margin, input2)
         case = _case(gen, _cast(dtype, input1=input1, input2=input2, target=target),
                      {"margin": margin, "reduction": reduction}, shape, dtype,
-                     notes=[(tie, "wrong only where -target*(input1 - input2) + margin is exactly 0: torch's "
-                                  "clamp_min passes the gradient there (derivative 1), see the exercise text.")])
+                     notes=[(tie, Hint("hinge-tie-gradient", "wrong only where -target*(input1 - input2) + margin is "
+                                  "exactly 0: torch's clamp_min passes the gradient there (derivative 1), see the "
+                                  "exercise text."))])
         yield case
     for dtype, shapes, reduction in itertools.product(DTYPES, BROADCAST_SHAPES, REDUCTIONS):
         input1, input2 = gen.normal(0, 2, size=shapes[0]), gen.normal(0, 2, size=shapes[1])

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, Case
+from .core import DTYPES, Case, Hint
 
 STEPS = 100
 SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (7,), (3, 4), (2, 3, 2), (0,))
@@ -39,7 +39,7 @@ class Run:
     params: list[np.ndarray]
     grads: list[list[np.ndarray]]
     options: dict[str, Any]
-    hint: str = ""
+    hint: Hint | None = None
 
     @property
     def steps(self) -> int:
@@ -48,7 +48,7 @@ class Run:
 
 def make_run(gen: np.random.Generator, options: Mapping[str, Any], *, dtype: type = np.float64,
              shapes: Sequence[tuple[int, ...]] | None = None, steps: int = STEPS, grad_scale: float = 1.0,
-             sparsity: float = 0.0, hint: str = "") -> Run:
+             sparsity: float = 0.0, hint: Hint | None = None) -> Run:
     """A run with gradients of size about ``grad_scale``; a fraction ``sparsity`` of them is exactly 0.
 
     Without ``shapes``, one to three parameters of random shapes from :data:`SHAPES`. The
@@ -167,31 +167,40 @@ def adamw(seed: int) -> Iterator[Run | tuple[Run, Run]]:
 #: Short runs that each isolate one usual mistake (options, gradient scale, hint); the visible tests use them.
 #: ``eps=0`` where eps is not the point, so that a misplaced eps does not fail a run whose hint is about
 #: something else.
-MISTAKES: dict[str, tuple[dict[str, Any], float, str]] = {
+MISTAKES: dict[str, tuple[dict[str, Any], float, Hint]] = {
     "sgd_first_step": ({"lr": 0.1, "momentum": 0.9, "dampening": 0.5}, 1.0,
-                       "torch starts the momentum buffer at the first gradient itself, b_1 = g_1 (no dampening "
-                       "at step 1); later b_t = momentum * b_(t-1) + (1 - dampening) * g_t."),
+                       Hint("sgd-first-step",
+                            "torch starts the momentum buffer at the first gradient itself, b_1 = g_1 (no dampening "
+                            "at step 1); later b_t = momentum * b_(t-1) + (1 - dampening) * g_t.")),
     "nesterov": ({"lr": 0.1, "momentum": 0.9, "nesterov": True}, 1.0,
-                 "Nesterov is not plain momentum: after updating the buffer b, the step uses g + momentum * b "
-                 "(the gradient plus the look-ahead), not b."),
+                 Hint("nesterov-lookahead",
+                      "Nesterov is not plain momentum: after updating the buffer b, the step uses g + momentum * b "
+                      "(the gradient plus the look-ahead), not b.")),
     "rmsprop_eps": ({"lr": 0.01, "eps": 1e-8}, 1e-6,
-                    "The gradients here are about 1e-6, so v is about 1e-12: eps must be added OUTSIDE the square "
-                    "root, sqrt(v) + eps; sqrt(v + eps) is about 1e-4 and shrinks the step a hundredfold."),
+                    Hint("eps-inside-sqrt",
+                         "The gradients here are about 1e-6, so v is about 1e-12: eps must be added OUTSIDE the square "
+                         "root, sqrt(v) + eps; sqrt(v + eps) is about 1e-4 and shrinks the step a hundredfold.")),
     "adam_bias_correction": ({"lr": 0.01, "eps": 0.0}, 1.0,
-                             "Adam's first step moves each parameter by about lr: m and v start at 0, so divide "
-                             "them by (1 - beta1^t) and (1 - beta2^t) (bias correction), with t counted from 1."),
+                             Hint("adam-bias-correction",
+                                  "Adam's first step moves each parameter by about lr: m and v start at 0, so divide "
+                                  "them by (1 - beta1^t) and (1 - beta2^t) (bias correction), with t counted from 1.")),
     "adam_weight_decay": ({"lr": 0.01, "weight_decay": 0.5, "eps": 0.0}, 1.0,
-                          "torch.optim.Adam's weight_decay is an L2 penalty: add weight_decay * param to the "
-                          "gradient BEFORE the moments; adding it after the adaptive scaling is AdamW."),
+                          Hint("adam-decay-as-adamw",
+                               "torch.optim.Adam's weight_decay is an L2 penalty: add weight_decay * param to the "
+                               "gradient BEFORE the moments; adding it after the adaptive scaling is AdamW.")),
     "adam_eps": ({"lr": 0.01, "eps": 1e-8}, 1e-6,
-                 "The gradients here are about 1e-6: eps goes OUTSIDE the square root, "
-                 "m_hat / (sqrt(v_hat) + eps); sqrt(v_hat + eps) shrinks these steps a hundredfold."),
+                 Hint("eps-inside-sqrt",
+                      "The gradients here are about 1e-6: eps goes OUTSIDE the square root, "
+                      "m_hat / (sqrt(v_hat) + eps); sqrt(v_hat + eps) shrinks these steps a hundredfold.")),
     "adamw_decoupled": ({"lr": 0.01, "weight_decay": 0.5, "eps": 0.0}, 1.0,
-                        "AdamW decays the parameters directly, param * (1 - lr * weight_decay), then takes the Adam "
-                        "step WITHOUT adding weight_decay * param to the gradient (that would be Adam's L2)."),
+                        Hint("adamw-decay-as-l2",
+                             "AdamW decays the parameters directly, param * (1 - lr * weight_decay), then takes the "
+                             "Adam step WITHOUT adding weight_decay * param to the gradient (that would be Adam's "
+                             "L2).")),
     "adagrad_accumulator": ({"lr": 0.1, "initial_accumulator_value": 0.5, "lr_decay": 0.1}, 1.0,
-                            "The sum of squares starts at initial_accumulator_value, and step t (from 1) uses "
-                            "lr / (1 + (t - 1) * lr_decay)."),
+                            Hint("adagrad-accumulator",
+                                 "The sum of squares starts at initial_accumulator_value, and step t (from 1) uses "
+                                 "lr / (1 + (t - 1) * lr_decay).")),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DTYPES, REDUCTIONS, SHAPES, Case, defaults_case, grad_output
+from .core import DTYPES, REDUCTIONS, SHAPES, Case, Hint, defaults_case, grad_output
 
 SCALES: tuple[float, ...] = (1e-8, 1.0, 1e4)
 
@@ -43,8 +43,9 @@ def elementwise_cases(seed: int, *, shapes: Sequence[tuple[int, ...]] = SHAPES,
             case = Case(inputs, {"reduction": reduction, **extra}, grad_output(gen, shape, reduction, dtype),
                         mean_of=int(np.prod(shape)) if reduction == "mean" else None)
             if ties:
-                case.notes.append((tie_mask, "wrong only where the residual is exactly 0: see the exercise "
-                                             "text for the gradient the reference takes at the kink."))
+                case.notes.append((tie_mask, Hint("kink-gradient", "wrong only where the residual is exactly 0: "
+                                                  "see the exercise text for the gradient the reference takes at the "
+                                                  "kink.")))
             yield case
 
 

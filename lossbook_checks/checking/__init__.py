@@ -6,6 +6,8 @@ wrong, by how much, and, when the error has a recognisable shape, why. Every fai
 a :class:`CheckFailure`, which Jupyter shows as its message, never as test source.
 """
 
+from lossbook_checks.cases.core import Hint, hints_in
+
 from .checks import check_backward, check_backward_matches_forward, check_cases, check_forward, check_rejects, describe
 from .compare import assert_close, tolerances
 from .failure import CheckFailure
@@ -15,7 +17,8 @@ from .student import call_student
 from .testing import check_value, first_gradient, hint, rng
 
 __all__ = [
-    "CheckFailure", "assert_close", "call_student", "check_backward", "check_backward_matches_forward",
+    "CheckFailure", "Hint", "assert_close", "call_student", "check_backward", "check_backward_matches_forward",
     "check_cases", "check_forward", "check_rejects", "check_value", "describe", "device", "first_gradient", "hint",
-    "numerical_gradient", "relative_error", "rng", "to_numpy", "to_torch", "tolerances", "torch_forward", "torch_vjp",
+    "hints_in", "numerical_gradient", "relative_error", "rng", "to_numpy", "to_torch", "tolerances", "torch_forward",
+    "torch_vjp",
 ]

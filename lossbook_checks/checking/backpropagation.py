@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from lossbook_checks.cases.backpropagation_programs import SMOOTH_FUNCTIONS, Program, run_program, uses
-from lossbook_checks.cases.core import Case
+from lossbook_checks.cases.core import Case, Hint
 from lossbook_checks.optional_torch import torch
 
 from .checks import copies, describe, for_each_case
@@ -94,9 +94,10 @@ def _check_shape(got: Any, shape: tuple[int, ...], what: str) -> None:
         return
     message = f"{what}: expected shape {shape} (the shape of the input), got {got_shape}."
     if len(got_shape) == len(shape) + 1 and got_shape[1:] == shape:
-        message += " Hint: a parameter shared by every example gets the SUM of their gradients (sum over axis 0)."
+        message += "\n  " + str(Hint("batch-sum-missing", "a parameter shared by every example gets the SUM of "
+                                                         "their gradients (sum over axis 0)."))
     elif got_shape == shape[::-1]:
-        message += " Hint: transposed: dL/dW = grad_out.T @ x has W's shape (out, in)."
+        message += "\n  " + str(Hint("transposed", "dL/dW = grad_out.T @ x has W's shape (out, in)."))
     raise CheckFailure(message)
 
 
@@ -304,9 +305,10 @@ def check_engine_backward(adapter: Callable[..., Any], program: Program, *, leav
     lines = [f"{what}: {int(bad.sum())} of {count} gradients are wrong; the last node with a wrong gradient is "
              f"{_node_name(program, last)}: expected {expected[last]:.10g}, got {got[last]:.10g}."]
     if (uses(program)[:count][bad] > 1).all():
-        lines.append("Hint: every wrong node is used more than once: a node's gradient is the SUM over its uses "
-                     "(accumulate with +=, never overwrite).")
+        lines.append(str(Hint("gradient-overwritten", "every wrong node is used more than once: a node's "
+                                                      "gradient is the SUM over its uses (accumulate with +=, never "
+                                                      "overwrite).")))
     else:
-        lines.append("Hint: look at the backward rules of the operations that consume this node.")
+        lines.append(str(Hint("local-rule", "look at the backward rules of the operations that consume this node.")))
     lines.append(f"The graph:\n{program.describe()}")
     raise CheckFailure("\n".join(lines))

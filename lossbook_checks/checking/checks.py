@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lossbook_checks.cases.core import Case
+from lossbook_checks.cases.core import Case, Hint
 from lossbook_checks.optional_torch import torch
 
 from .compare import assert_close
@@ -27,6 +27,13 @@ from .reference import torch_forward, torch_vjp
 from .student import call_student
 
 T = TypeVar("T")
+
+#: The backward is not the derivative of the student's own forward (whatever the reference says).
+BACKWARD_NOT_FORWARD = Hint("backward-not-forward", "differentiate your forward again, term by term: the two "
+                                                    "functions must agree with each other before they can agree "
+                                                    "with torch.")
+#: A call that torch rejects was accepted, or rejected with another exception.
+MUST_RAISE = Hint("must-raise", "check the input's shape and options first and raise the exception torch raises.")
 
 
 def describe(name: str, inputs: Mapping[str, Any], options: Mapping[str, Any]) -> str:
@@ -50,7 +57,7 @@ def copies(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_forward(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
                   inputs: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
-                  mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, str]] = (),
+                  mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, Hint]] = (),
                   rtol: float | None = None, atol: float | None = None) -> None:
     """``student(**inputs, **options)`` must equal ``reference`` evaluated in torch."""
     options = dict(options or {})
@@ -64,7 +71,7 @@ def check_forward(student: Callable[..., Any], reference: Callable[..., torch.Te
 def check_backward(student_backward: Callable[..., Any], reference: Callable[..., torch.Tensor],
                    inputs: Mapping[str, Any], wrt: str | Sequence[str],
                    options: Mapping[str, Any] | None = None, *, grad_output: Any = 1.0,
-                   mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, str]] = (),
+                   mean_of: int | None = None, notes: Sequence[tuple[np.ndarray, Hint]] = (),
                    rtol: float | None = None, atol: float | None = None) -> None:
     """``student_backward(**inputs, grad_output=g, **options)`` must equal torch autograd's VJP.
 
@@ -113,7 +120,8 @@ def check_backward_matches_forward(student: Callable[..., Any], student_backward
         raise CheckFailure(f"{what}: your backward disagrees with central differences of your own forward "
                            f"(relative error {err:.2e} > {tolerance:g}).\n"
                            f"  finite differences: {np.array2string(numeric.ravel()[:6], precision=6)}\n"
-                           f"  your backward:      {np.array2string(np.ravel(analytic)[:6], precision=6)}")
+                           f"  your backward:      {np.array2string(np.ravel(analytic)[:6], precision=6)}\n"
+                           f"  {BACKWARD_NOT_FORWARD}")
 
 
 def check_cases(student: Callable[..., Any], reference: Callable[..., torch.Tensor], cases: Iterable[Case],
@@ -160,9 +168,9 @@ def check_rejects(student: Callable[..., Any], reference: Callable[..., torch.Te
             if failure.raised is None:
                 raise
             raise CheckFailure(f"{failure}\n  torch rejects this call ({rejected}); yours must raise "
-                               f"{error.__name__}.") from None
+                               f"{error.__name__}.\n  {MUST_RAISE}") from None
         raise CheckFailure(f"{what} returned a value, but torch rejects this call ({rejected}): "
-                           f"raise {error.__name__}.")
+                           f"raise {error.__name__}.\n  {MUST_RAISE}")
 
     return for_each_case(cases, check)
 

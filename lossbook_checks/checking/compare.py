@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from lossbook_checks.cases.core import Hint
+
 from .failure import CheckFailure
 from .student import OpaqueValue
 
@@ -53,23 +55,25 @@ def _constant_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
     return c if np.allclose(ratio, c, rtol=1e-3, atol=1e-9) else None
 
 
-def _factor_hint(c: float, mean_of: int | None, distinct: int, rtol: float) -> str | None:
+def _factor_hint(c: float, mean_of: int | None, distinct: int, rtol: float) -> Hint | None:
     """The mistake a constant factor ``c`` points to; a factor without a known cause only when the reference has
     ``distinct`` >= 2 different values (one number is always "off by a factor") and ``c`` is beyond rounding and
     drift (more than 1 % from 1: closer, a common factor says nothing about the cause)."""
     if np.isclose(c, -1.0, rtol=1e-3):
-        return "Every element has the right size but the wrong sign: check the sign of each term."
+        return Hint("wrong-sign", "Every element has the right size but the wrong sign: check the sign of each term.")
     if mean_of and mean_of > 1 and np.isclose(c, mean_of, rtol=1e-3):
-        return (f"Off by a factor n = {mean_of}: the mean reduction divides by the number of elements; "
-                "was the 1/n forgotten?")
+        return Hint("mean-divisor-missing", f"Off by a factor n = {mean_of}: the mean reduction divides by the "
+                                            "number of elements; was the 1/n forgotten?")
     if mean_of and mean_of > 1 and np.isclose(c, 1.0 / mean_of, rtol=1e-3):
-        return f"Off by a factor 1/n = 1/{mean_of}: dividing by n belongs to reduction='mean' only."
+        return Hint("mean-divisor-extra",
+                    f"Off by a factor 1/n = 1/{mean_of}: dividing by n belongs to reduction='mean' only.")
     if np.isclose(c, 2.0, rtol=1e-3) or np.isclose(c, 0.5, rtol=1e-3):
-        return f"Off by a factor {c:g}: check the constant in front (d/dr r^2 = 2r; the 1/2 convention)."
+        return Hint("factor-two", f"Off by a factor {c:g}: check the constant in front (d/dr r^2 = 2r; the 1/2 "
+                                  "convention).")
     if np.isclose(c, 0.0, atol=1e-12):
-        return "Everything is zero where the reference is not."
+        return Hint("all-zero", "Everything is zero where the reference is not.")
     if distinct >= 2 and abs(c - 1.0) > max(10 * rtol, 1e-2):
-        return f"Off by a constant factor {c:.6g} everywhere."
+        return Hint("constant-factor", f"Off by a constant factor {c:.6g} everywhere.")
     return None
 
 
@@ -84,14 +88,15 @@ def _covers(mask: np.ndarray, bad: np.ndarray) -> bool:
 
 def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | None = None,
                  atol: float | None = None, mean_of: int | None = None,
-                 notes: Sequence[tuple[np.ndarray, str]] = (), warnings: Sequence[str] = ()) -> None:
+                 notes: Sequence[tuple[np.ndarray, Hint]] = (), warnings: Sequence[str] = ()) -> None:
     """Raise :class:`CheckFailure` unless ``got`` equals ``expected`` within tolerance.
 
     ``expected`` is the reference (shape and dtype define the tolerance). NaN in the
     reference must be NaN in ``got``. ``mean_of`` is the number of elements a mean
     reduction divides by, to recognise a forgotten or misplaced 1/n. Each entry of
-    ``notes`` is ``(mask, message)``: when every wrong element lies in ``mask`` the
-    message is added (e.g. "only at zero residuals: torch's gradient of |r| at 0 is 0").
+    ``notes`` is ``(mask, hint)``: when every wrong element lies in ``mask`` the
+    hint is added (e.g. "only at zero residuals: torch's gradient of |r| at 0 is 0"). Every
+    hint is a line ``Hint [code]: message`` (:class:`~lossbook_checks.cases.core.Hint`).
     ``warnings`` are the numpy warnings the student's code raised, quoted on failure.
     """
     expected = np.asarray(expected)
@@ -128,21 +133,24 @@ def assert_close(got: Any, expected: np.ndarray, *, what: str, rtol: float | Non
                      f"(tolerance: rtol={rtol:g}, atol={atol:g})")
     nonfinite = ~np.isfinite(arr) & np.isfinite(exp)
     if nonfinite.any():
-        lines.append(f"  Hint: got NaN or inf at {int(nonfinite.sum())} element(s) where the reference is finite: "
-                     "the formula overflows or divides by zero for extreme inputs; use a numerically stable form.")
+        hint = Hint("nan-or-inf", f"got NaN or inf at {int(nonfinite.sum())} element(s) where the reference is "
+                                  "finite: the formula overflows or divides by zero for extreme inputs; use a "
+                                  "numerically stable form.")
+        lines.append(f"  {hint}")
     elif np.isnan(exp).any() and not np.isnan(arr[np.isnan(exp)]).all():
-        lines.append("  Hint: the reference is NaN here (e.g. the mean of an empty array); so should yours be.")
+        hint = Hint("nan-expected", "the reference is NaN here (e.g. the mean of an empty array); so should yours be.")
+        lines.append(f"  {hint}")
     else:
         c = _constant_factor(arr, exp)
         distinct = np.unique(exp[np.isfinite(exp) & (exp != 0)]).size
         hint = _factor_hint(c, mean_of, distinct, rtol) if c is not None and not np.isclose(c, 1.0) else None
         if hint is None and np.allclose(arr[bad], -exp[bad], rtol=1e-3, atol=atol):
-            hint = "Where wrong, the value has the right size but the opposite sign."
+            hint = Hint("sign-where-wrong", "Where wrong, the value has the right size but the opposite sign.")
         if hint:
-            lines.append(f"  Hint: {hint}")
-        for mask, message in notes:
+            lines.append(f"  {hint}")
+        for mask, note in notes:
             if _covers(mask, bad):
-                lines.append(f"  Hint: {message}")
+                lines.append(f"  {note}")
     if warnings:
         lines.append("  numpy warned while running your code: " + "; ".join(warnings))
     raise CheckFailure("\n".join(lines))

@@ -19,7 +19,7 @@ import numpy as np
 from lossbook_checks.cases.core import Case
 from lossbook_checks.optional_torch import torch
 
-from .checks import copies, describe, for_each_case
+from .checks import MUST_RAISE, copies, describe, for_each_case
 from .compare import assert_close
 from .failure import CheckFailure
 from .record import reference_name, reference_value
@@ -97,13 +97,15 @@ def _expect_same_error(student: Callable[..., Any], case: Case, error: Exception
     except StudentError as err:
         if err.type_name == type(error).__name__:
             return
-        raise CheckFailure(f"{what}: torch raises {type(error).__name__}, you raised {err.type_name}.") from None
+        raise CheckFailure(f"{what}: torch raises {type(error).__name__}, you raised {err.type_name}.\n"
+                           f"  {MUST_RAISE}") from None
     except Exception as err:  # noqa: BLE001 - student code run in this process may raise anything
         if type(err).__name__ == type(error).__name__:
             return
-        raise CheckFailure(f"{what}: torch raises {type(error).__name__}, you raised {type(err).__name__}.") from None
+        raise CheckFailure(f"{what}: torch raises {type(error).__name__}, you raised {type(err).__name__}.\n"
+                           f"  {MUST_RAISE}") from None
     raise CheckFailure(f"{what}: torch raises {type(error).__name__} ({str(error).splitlines()[0][:120]}); "
-                       "your function returned instead.")
+                       f"your function returned instead.\n  {MUST_RAISE}")
 
 
 def check_outputs(student: Callable[..., Any], reference: Callable[..., Any], cases: Iterable[Case],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lossbook_checks.cases.core import Case
+from lossbook_checks.cases.core import Case, Hint
 from lossbook_checks.cases.optimizers import NewtonRun, Run, Schedule
 from lossbook_checks.optional_torch import torch
 
@@ -28,6 +28,10 @@ from .failure import CheckFailure
 from .record import reference_name, reference_value
 from .reference import to_numpy, to_torch
 from .student import call_student
+
+#: Shown when an interleaved run fails: the step function kept state outside ``state``.
+INTERLEAVED = Hint("global-state", "This run was interleaved with another optimiser's run, each with its own state: "
+                                   "keep everything a step needs in `state` (no globals, no function attributes).")
 
 #: Relative tolerance by dtype, applied to |reference| + the largest magnitude the parameter has had so far.
 RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 2e-5}
@@ -122,10 +126,9 @@ def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interle
         except CheckFailure as failure:
             lines = [str(failure), ratio]
             if run.hint:
-                lines.append(f"  Hint: {run.hint}")
+                lines.append(f"  {run.hint}")
             if interleaved:
-                lines.append("  This run was interleaved with another optimiser's run, each with its own state: keep "
-                             "everything a step needs in `state` (no globals, no function attributes).")
+                lines.append(f"  {INTERLEAVED}")
             raise CheckFailure("\n".join(line for line in lines if line)) from None
     track.params, track.state = new_params, new_state
 

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lossbook_checks.cases.core import Hint
+
 from .failure import CheckFailure
+
+#: The first line of a stub's failure, and the code the class report counts it under.
+NOT_IMPLEMENTED = ("not implemented yet (the stub raises NotImplementedError).\n  "
+                   + str(Hint("not-implemented", "replace `raise NotImplementedError()` with your code.")))
 
 
 class StudentError(Exception):
@@ -60,10 +66,10 @@ def call_student(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -
         try:
             value = fn(*args, **kwargs)
         except NotImplementedError:
-            raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
+            raise CheckFailure(f"{what}: {NOT_IMPLEMENTED}") from None
         except StudentError as err:
             if err.type_name == "NotImplementedError":
-                raise CheckFailure(f"{what}: not implemented yet (the stub raises NotImplementedError).") from None
+                raise CheckFailure(f"{what}: {NOT_IMPLEMENTED}") from None
             raise CheckFailure(f"{what} raised {err.type_name}: {err.message}\n{err.frames}",
                                raised=err.type_name) from None
         except Exception as err:  # noqa: BLE001 - any failure of student code is reported, not raised
