@@ -100,7 +100,7 @@ def test_every_hint_of_the_checks_and_the_test_cells_has_a_code(repo):
     for path in sorted((repo / "solutions").glob("*/*.ipynb")):
         code[str(path)] = "\n".join(cell.source for cell in read_notebook(path).cells if cell.cell_type == "code")
     assert not [path for path, text in code.items() if "Hint: " in text]
-    calls = [call for text in code.values() for call in re.findall(r"with hint\((.{0,60})", text)]
+    calls = [call for text in code.values() for call in re.findall(r"with (?:ck\.)?hint\((.{0,60})", text, re.DOTALL)]
     assert len(calls) >= 24 and all(re.match(r'"[a-z0-9]+(-[a-z0-9]+)*",', call) for call in calls), calls
 
 
