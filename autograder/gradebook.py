@@ -29,9 +29,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader import api
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from .course import CONFIG_NAME, DEFAULT_COURSE, Course
 
@@ -204,18 +206,67 @@ def kept_open(course: Course) -> Iterator[None]:
 
 
 def store_rows(course: Course, assignment: str, student: str, rows: SubmissionRows) -> None:
-    """Write a submission's rows into the course's gradebook (a regrade replaces them)."""
+    """Write one submission's rows into the course's gradebook (a regrade replaces them)."""
+    store_many(course, assignment, {student: rows})
+
+
+def store_many(course: Course, assignment: str, rows: dict[str, SubmissionRows]) -> None:
+    """Write the rows of many submissions (student -> rows) into the course's gradebook in one transaction
+    (a regrade replaces a submission's rows): all of them are stored, or none.
+
+    nbgrader's own calls commit each student and each submission and query each grade on its own (about
+    four commits and twenty queries a submission); here the students and their submissions are read in
+    two queries, the missing ones are created as :meth:`nbgrader.api.Gradebook.add_submission` creates
+    them (every grade and comment of the assignment's cells), and one commit writes everything."""
+    if not rows:
+        return
     with kept_open(course):
         gb = _kept[course.db_url]
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(assignment, student)
-        for notebook, gid, score in rows.scores:
-            gb.find_grade(gid, notebook, assignment, student).auto_score = score
-        for notebook, gid, manual in rows.manual:
-            gb.find_grade(gid, notebook, assignment, student).needs_manual_grade = manual
-        for notebook, gid, comment in rows.comments:
-            gb.find_comment(gid, notebook, assignment, student).auto_comment = comment
-        gb.db.commit()
+        try:
+            _store(gb, gb.find_assignment(assignment), rows)
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+
+
+def _store(gb: Gradebook, assignment: api.Assignment, rows: dict[str, SubmissionRows]) -> None:
+    session = gb.db
+    known = {s.id for s in session.query(api.Student).filter(api.Student.id.in_(list(rows)))}
+    session.add_all(api.Student(id=student) for student in rows if student not in known)
+    session.flush()
+    existing = {sub.student_id: sub for sub in session.query(api.SubmittedAssignment).filter(
+        api.SubmittedAssignment.assignment_id == assignment.id, api.SubmittedAssignment.student_id.in_(list(rows)))}
+    names = {cell.id: cell.name for nb in assignment.notebooks for cell in nb._base_cells}
+    for student, found in rows.items():
+        submission = existing.get(student) or _new_submission(session, assignment, student)
+        scores = {(nb, gid): (score, manual) for (nb, gid, score), (_, _, manual) in zip(found.scores, found.manual,
+                                                                                       strict=True)}
+        comments = {(nb, cid): comment for nb, cid, comment in found.comments}
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                if (nb.name, names[grade.cell_id]) in scores:
+                    grade.auto_score, grade.needs_manual_grade = scores[nb.name, names[grade.cell_id]]
+            for comment in nb.comments:
+                if (nb.name, names[comment.cell_id]) in comments:
+                    comment.auto_comment = comments[nb.name, names[comment.cell_id]]
+
+
+def _new_submission(session: Session, assignment: api.Assignment, student: str) -> api.SubmittedAssignment:
+    """A student's empty submission of ``assignment``, mirroring its notebooks and cells (as nbgrader's
+    ``add_submission`` makes it, without its commit)."""
+    submission = api.SubmittedAssignment(assignment=assignment, student_id=student)
+    for notebook in assignment.notebooks:
+        nb = api.SubmittedNotebook(notebook=notebook, assignment=submission)
+        for cell in notebook.grade_cells:
+            api.Grade(cell_id=cell.id, notebook=nb)
+        for cell in notebook.solution_cells:
+            api.Comment(cell_id=cell.id, notebook=nb)
+        for cell in notebook.task_cells:
+            api.Comment(cell_id=cell.id, notebook=nb)
+            api.Grade(cell_id=cell.id, notebook=nb)
+    session.add(submission)
+    return submission
 
 
 def forget(db_url: str, assignment: str, student: str) -> None:
