@@ -216,6 +216,7 @@ def _worker_course(job: Job) -> tuple[Course, Assignment]:
         config.CourseDirectory.source_directory = str(root / "source")
         config.CourseDirectory.release_directory = str(root / "release")
         config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+        gradebook.create(config.CourseDirectory.db_url)  # without nbgrader's `alembic heads` subprocess
         config.Exchange.root = str(root / "exchange")
         course = Course(root, config)
         assignment = course.assignment(job.assignment)

@@ -8,9 +8,10 @@ import nbformat
 import pytest
 from grading_helpers import configure, grade, points, points_of, regrade, released, source
 from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, text
 
-from autograder import grades, grading, results
-from autograder.course import Course
+from autograder import gradebook, grades, grading, results
+from autograder.course import Course, prepare
 from autograder.gradebook import SubmissionRows, cell_scores, rows_of, store_many, submitted_students
 from autograder.notebooks import fill_solutions
 from autograder.submissions import Submission
@@ -137,3 +138,20 @@ def test_rows_stored_many_at_once_read_back_exactly_and_a_regrade_replaces_them(
     store_many(course, ASSIGNMENT, again)
     assert {s: read(s) for s in ("ann", "bob", "cat")} == {s: expected(r) for s, r in (first | again).items()}
     assert submitted_students(course.db_url, ASSIGNMENT) == ["ann", "bob", "cat"]  # one submission each
+
+
+def test_a_gradebook_created_here_is_the_one_nbgrader_creates(tmp_path):
+    ours, theirs = f"sqlite:///{tmp_path / 'ours.db'}", f"sqlite:///{tmp_path / 'theirs.db'}"
+    gradebook.create(ours)
+    prepare(tmp_path / "course")  # nbgrader runs `alembic` from this interpreter's scripts
+    Gradebook(theirs).close()
+
+    def schema(url: str) -> tuple:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            tables = conn.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all()
+        engine.dispose()
+        return revision, tables
+
+    assert schema(ours) == schema(theirs) and len(schema(ours)[0]) == 1
