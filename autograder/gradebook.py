@@ -16,7 +16,7 @@ is written by one process at a time. PostgreSQL serialises concurrent writers it
 lock is taken there.
 
 **Rows.** :func:`cell_scores` reads a submission's points per cell (self-check, tests);
-:func:`rows_of` and :func:`store_rows` carry a submission's rows from a cluster worker's private
+:func:`rows_of` and :func:`store_many` carry a submission's rows from a cluster worker's private
 gradebook to the course's, and :func:`forget` removes them from the worker's.
 """
 
@@ -212,7 +212,7 @@ _kept: dict[str, Gradebook] = {}  # db_url -> the connection kept open by kept_o
 
 @contextmanager
 def kept_open(course: Course) -> Iterator[None]:
-    """Keep one connection to the course's gradebook open for the block, for :func:`store_rows` to reuse
+    """Keep one connection to the course's gradebook open for the block, for :func:`store_many` to reuse
     (nbgrader's ``Gradebook()`` inspects and creates every table at each opening: a cluster's coordinator,
     which stores one submission after another, would pay that for each)."""
     if course.db_url in _kept:
@@ -224,11 +224,6 @@ def kept_open(course: Course) -> Iterator[None]:
             yield
         finally:
             del _kept[course.db_url]
-
-
-def store_rows(course: Course, assignment: str, student: str, rows: SubmissionRows) -> None:
-    """Write one submission's rows into the course's gradebook (a regrade replaces them)."""
-    store_many(course, assignment, {student: rows})
 
 
 def store_many(course: Course, assignment: str, rows: dict[str, SubmissionRows]) -> None:

@@ -36,12 +36,6 @@ def load(course: Course) -> dict[str, dict[str, Outcome]]:
     return {a: {s: Outcome(**o) for s, o in students.items()} for a, students in raw.items()}
 
 
-def record(course: Course, assignment: str, student: str, outcome: Outcome) -> None:
-    """Store one outcome (written atomically, so an interrupted batch keeps what it finished)."""
-    with Recorder(course) as recorder:
-        recorder.add(assignment, student, outcome)
-
-
 class Recorder:
     """Records a batch's outcomes into the status file, which it reads once and writes (atomically, whole)
     at most once every ``every_s`` seconds while outcomes come, and once more on leaving the ``with`` block,

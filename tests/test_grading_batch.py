@@ -96,7 +96,8 @@ def test_a_submission_that_never_returns_stops_at_its_time_budget_and_the_batch_
 
 def test_the_status_file_is_written_in_batches_and_whenever_the_batch_stops(tmp_path):
     course = Course(tmp_path)
-    results.record(course, ASSIGNMENT, "before", results.Outcome("graded"))
+    with results.Recorder(course) as recorder:
+        recorder.add(ASSIGNMENT, "before", results.Outcome("graded"))
     with pytest.raises(KeyboardInterrupt), results.Recorder(course, every_s=3600) as recorder:
         for i in range(3):
             recorder.add(ASSIGNMENT, f"s{i}", results.Outcome("graded", digest=str(i)))
