@@ -4,7 +4,8 @@ The batch decides what to grade (:func:`autograde`: a submission already graded 
 notebook against the same assignment is skipped), hands that to an executor
 (:mod:`autograder.executor`: in this process, a local pool or a Dask cluster, chosen by the
 caller) with :func:`autograder.grading.grade_one`, and records each outcome in
-``autograde_status.json`` (:mod:`autograder.results`), written by this process only, as it comes.
+``autograde_status.json`` (:mod:`autograder.results`), written by this process only: at most once a
+second while outcomes come, and at the end of the batch, however it ends (Ctrl-C included).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ def autograde(course: Course, assignment: Assignment, batch: Iterable[submission
     """Autograde every submission in ``batch`` with ``executor`` (default: in this process); return
     every outcome.
 
-    Each outcome is recorded as soon as it is known, so an interrupted batch resumes where it
-    stopped: a submission already graded from the same notebook against the same assignment
-    is not graded again unless ``force``. One failure never stops the others.
+    Each outcome is recorded once it is known (the status file is written at most once a second,
+    and whenever the batch stops), so an interrupted batch resumes where it stopped: a submission
+    already graded from the same notebook against the same assignment is not graded again unless
+    ``force``. One failure never stops the others.
     """
     with warnings.catch_warnings():  # nbgrader's own SQLAlchemy warnings would garble the progress bar
         warnings.simplefilter("ignore", SAWarning)
@@ -38,9 +40,9 @@ def autograde(course: Course, assignment: Assignment, batch: Iterable[submission
         finished = (executor or InProcess()).run(grading.grade_one, course, assignment, todo) if todo else iter(())
         failures = 0
         with tqdm(total=len(batch), initial=len(batch) - len(todo), desc=f"autograde {assignment.name}",
-                  unit="nb", disable=not progress) as bar:
+                  unit="nb", disable=not progress) as bar, results.Recorder(course) as recorder:
             for sub, outcome in finished:
-                results.record(course, assignment.name, sub.student, outcome)
+                recorder.add(assignment.name, sub.student, outcome)
                 outcomes[sub.student] = outcome
                 failures += outcome.status != "graded" or bool(outcome.message)
                 bar.set_postfix(failed=failures)

@@ -40,7 +40,9 @@ from .pool import Pool
 from .submissions import Submission
 
 BATCH = 40
-RECORDED = 200  # results recorded per database to measure the coordinator's rate
+RECORDED = 200  # results recorded per database and group size to measure the coordinator's rate
+GROUPS = (1, 16)  # results recorded per transaction
+BATCH_ASSIGNMENT = "gradient_flow"  # the batch section's assignment (issue 23 measured the cluster on it)
 SECTIONS = ("grading", "batch", "db", "book", "solutions")
 BIN = Path(sys.executable).parent
 
@@ -113,7 +115,7 @@ def per_submission(tmp: Path) -> dict[str, float]:
 
 def batches(tmp: Path, pg_url: str | None) -> dict[str, float]:
     """Sections 2 and 3; returns seconds for the batch by setting."""
-    assignment = "regression_losses"
+    assignment = BATCH_ASSIGNMENT
     work = tmp / "batch"
     work.mkdir()
     batch = _inbox(work, assignment, BATCH)
@@ -138,10 +140,13 @@ def batches(tmp: Path, pg_url: str | None) -> dict[str, float]:
 
 
 def recording_rates(tmp: Path, pg_url: str | None) -> dict[str, float]:
-    """Section 3, second table: results per second the cluster's coordinator records (the notebooks, the
-    gradebook rows and the status file: what it does for each result), one real graded result recorded
-    :data:`RECORDED` times under new student names; returns the rate by database."""
-    name = "regression_losses"
+    """Section 3, second table: results per second the cluster's coordinator records (what it does for
+    each result: the notebooks, the gradebook rows, the status file), one real graded result recorded
+    :data:`RECORDED` times under new student names, in groups of each size of :data:`GROUPS` (the
+    coordinator records every result that has arrived in one transaction: one at a time when they come
+    slowly, more at once when they come faster than it records); returns the rate by database, results
+    arriving in the largest groups."""
+    name = BATCH_ASSIGNMENT
     work = tmp / "record"
     work.mkdir()
     sub = _inbox(work, name, 1)[0]
@@ -149,30 +154,40 @@ def recording_rates(tmp: Path, pg_url: str | None) -> dict[str, float]:
     assignment = course.assignment(name)
     graded = grade_job(Job(grade_one, name, sub.student, sub.notebook.read_bytes(), sub.notebook.name,
                            assignment.notebook_name, assignment.source.read_bytes(), course.settings()))
-    _header(f"the cluster's coordinator: {RECORDED} graded results of {name} recorded one at a time",
-            ["gradebook", "s", "results per second"])
-    found = {"SQLite": _recording_rate(work / "sqlite", name, sub, graded, None)}
-    _row(["SQLite", f"{RECORDED / found['SQLite']:.1f}", f"{found['SQLite']:.0f}"])
-    if pg_url is not None:
-        with gradebook.scratch(pg_url) as url:
-            found["PostgreSQL"] = _recording_rate(work / "postgresql", name, sub, graded, url)
-        _row(["PostgreSQL", f"{RECORDED / found['PostgreSQL']:.1f}", f"{found['PostgreSQL']:.0f}"])
+    _header(f"the cluster's coordinator: {RECORDED} graded results of {name} recorded, results arriving "
+            "in groups of k (one gradebook transaction per group, the status file at most once a second)",
+            ["gradebook", *(f"results per second, k = {k}" for k in GROUPS)])
+    found = {}
+    databases = [("SQLite", None)] + ([("PostgreSQL", pg_url)] if pg_url is not None else [])
+    for label, server in databases:
+        rates = []
+        for k in GROUPS:
+            if server is None:
+                rates.append(_recording_rate(work / f"sqlite-{k}", name, sub, graded, None, k))
+                continue
+            with gradebook.scratch(server) as url:
+                rates.append(_recording_rate(work / f"postgresql-{k}", name, sub, graded, url, k))
+        _row([label, *(f"{rate:.0f}" for rate in rates)])
+        found[label] = rates[-1]
     return found
 
 
-def _recording_rate(folder: Path, name: str, sub: Submission, graded: Graded, db: str | None) -> float:
+def _recording_rate(folder: Path, name: str, sub: Submission, graded: Graded, db: str | None, group: int) -> float:
     root = course_dir.prepare(folder)
     if db is not None:
         gradebook.use(root, db)
     course = Course(root)
     assignment = course.assignment(name)
     ensure_assignment(course, assignment)
+    arrived = [(Submission(f"s{i:04d}", sub.notebook), graded) for i in range(RECORDED)]
 
     start = time.perf_counter()
-    with gradebook.kept_open(course):  # as the coordinator does (cluster.graded_on): one connection for the batch
-        for i in range(RECORDED):
-            student = Submission(f"s{i:04d}", sub.notebook)
-            results.record(course, name, student.student, record(course, assignment, student, graded))
+    # as the coordinator does (cluster.graded_on, batch.autograde): one connection, one status recorder
+    with gradebook.kept_open(course), results.Recorder(course) as recorder:
+        for first in range(0, RECORDED, group):
+            chunk = arrived[first:first + group]
+            for (student, _), outcome in zip(chunk, record(course, assignment, chunk), strict=True):
+                recorder.add(name, student.student, outcome)
     return RECORDED / (time.perf_counter() - start)
 
 
@@ -220,7 +235,7 @@ def projection(per: dict[str, float], found: dict[str, float]) -> None:
         return
     cost = found["--jobs 1"] / BATCH  # seconds of one core per submission, gradebook writes included
     overhead = max(found.get("--cluster local:2", 0.0) - found.get("--jobs 2", 0.0), 0.0)  # cluster start-up
-    _header("projection: 10,000 submissions of regression_losses",
+    _header(f"projection: 10,000 submissions of {BATCH_ASSIGNMENT}",
             ["workers", "hours (local pool)", "hours (Dask cluster)"])
     for workers in (1, 8, 64):
         local = 10_000 * cost / workers / 3600 if workers <= 8 else None
@@ -229,8 +244,8 @@ def projection(per: dict[str, float], found: dict[str, float]) -> None:
     print(f"\nassumptions: {cost:.2f} s of one core per submission (measured, --jobs 1, {BATCH} submissions, "
           "gradebook writes included); workers scale linearly (each submission is independent, one core "
           f"each); the cluster adds a fixed {overhead:.0f} s (measured: --cluster local:2 minus --jobs 2); "
-          f"the coordinator records one submission at a time, so at 64 workers it must record {64 / cost:.1f} "
-          "submissions per second; measured, it records "
+          f"at 64 workers the coordinator must record {64 / cost:.1f} submissions per second; measured, with "
+          f"results arriving {GROUPS[-1]} at a time (they queue while it records), it records "
           + ", ".join(f"{rate:.0f} per second ({key.rpartition(', ')[2]})" for key, rate in found.items()
                       if key.startswith("records per s"))
           + "; a local pool is shown up to 8 workers (one machine of 8 cores).")

@@ -5,8 +5,9 @@ as bytes, the assignment's source notebook and the course's nbgrader configurati
 worker grades it with the batch's ``grade`` (:func:`autograder.grading.grade_one`) in a private
 temporary course directory of its own (same configuration, so the same sandbox as the local
 pool) and sends back a :class:`Graded`: the outcome, the autograded notebook and the gradebook
-rows it produced. The coordinator records those into the course's gradebook (:func:`record`),
-one submission at a time, as each arrives.
+rows it produced. The coordinator records those into the course's gradebook (:func:`record`) as
+they arrive: every result that has arrived since the last record goes into one transaction (one at
+a time when they come slowly, many at once when many workers finish together).
 
 Start-up is paid while the first jobs are sent: as soon as it connects, the coordinator asks
 every worker to warm up (:func:`warm`: the imports of the grading side and the private course,
@@ -138,21 +139,23 @@ def graded_on(client: Client, grade: GradeOne, course: Course, assignment: Assig
         with gradebook.kept_open(course):  # one connection for the batch's records
             for sub in todo:
                 submit(sub)
-            for future in futures:
-                sub = by_key[future.key]
-                try:
-                    graded: Graded = future.result()
-                except KilledWorker:
-                    died_twice = retries.after_death(sub)
-                    if died_twice is None:
-                        submit(sub)
-                        continue
-                    graded = Graded(died_twice)
-                except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
-                    graded = Graded(grader_error(err))
-                finally:
-                    future.release()
-                yield sub, record(course, assignment, sub, graded)
+            for group in futures.batches():  # every result that has arrived: recorded in one transaction
+                arrived: list[tuple[submissions.Submission, Graded]] = []
+                for future in group:
+                    sub = by_key[future.key]
+                    try:
+                        arrived.append((sub, future.result()))
+                    except KilledWorker:
+                        died_twice = retries.after_death(sub)
+                        if died_twice is None:
+                            submit(sub)
+                        else:
+                            arrived.append((sub, Graded(died_twice)))
+                    except Exception as err:  # noqa: BLE001 - a grader bug on one submission stops no other
+                        arrived.append((sub, Graded(grader_error(err))))
+                    finally:
+                        future.release()
+                yield from zip([sub for sub, _ in arrived], record(course, assignment, arrived), strict=True)
     finally:
         client.cancel(submitted + warming, force=True)
 
@@ -172,18 +175,24 @@ def _warm_every_worker(client: Client, job: Job, batch_token: str) -> list[Futur
             for i, worker in enumerate(workers)]
 
 
-def record(course: Course, assignment: Assignment, sub: submissions.Submission, graded: Graded) -> Outcome:
-    """Store a worker's result in the course directory: the submitted and autograded notebooks, and
-    the gradebook rows (a regrade replaces the submission's rows); return the outcome with its digest."""
-    outcome = Outcome(graded.outcome.status, graded.outcome.message, submissions.digest(sub, assignment))
-    if outcome.status != "graded":
-        return outcome
-    submissions.install(sub, course, assignment)
-    target = course.autograded_notebook(assignment, sub.student)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(graded.notebook or b"")
-    gradebook.store_rows(course, assignment.name, sub.student, graded.rows)
-    return outcome
+def record(course: Course, assignment: Assignment, arrived: list[tuple[submissions.Submission, Graded]]
+           ) -> list[Outcome]:
+    """Store workers' results in the course directory: the submitted and autograded notebooks, and the
+    gradebook rows of all of them in one transaction (a regrade replaces a submission's rows); return
+    the outcomes, with their digests, in the same order."""
+    outcomes, rows = [], {}
+    for sub, graded in arrived:
+        outcome = Outcome(graded.outcome.status, graded.outcome.message, submissions.digest(sub, assignment))
+        outcomes.append(outcome)
+        if outcome.status != "graded":
+            continue
+        submissions.install(sub, course, assignment)
+        target = course.autograded_notebook(assignment, sub.student)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(graded.notebook or b"")
+        rows[sub.student] = graded.rows
+    gradebook.store_many(course, assignment.name, rows)
+    return outcomes
 
 
 # ---------------------------------------------------------------- worker side
@@ -207,6 +216,7 @@ def _worker_course(job: Job) -> tuple[Course, Assignment]:
         config.CourseDirectory.source_directory = str(root / "source")
         config.CourseDirectory.release_directory = str(root / "release")
         config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+        gradebook.create(config.CourseDirectory.db_url)  # without nbgrader's `alembic heads` subprocess
         config.Exchange.root = str(root / "exchange")
         course = Course(root, config)
         assignment = course.assignment(job.assignment)

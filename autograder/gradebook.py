@@ -16,7 +16,7 @@ is written by one process at a time. PostgreSQL serialises concurrent writers it
 lock is taken there.
 
 **Rows.** :func:`cell_scores` reads a submission's points per cell (self-check, tests);
-:func:`rows_of` and :func:`store_rows` carry a submission's rows from a cluster worker's private
+:func:`rows_of` and :func:`store_many` carry a submission's rows from a cluster worker's private
 gradebook to the course's, and :func:`forget` removes them from the worker's.
 """
 
@@ -29,9 +29,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbgrader
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from nbgrader import api
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from .course import CONFIG_NAME, DEFAULT_COURSE, Course
 
@@ -104,6 +109,24 @@ def scratch(url: str) -> Iterator[str]:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     finally:
         admin.dispose()
+
+
+def create(url: str) -> None:
+    """Create the empty gradebook of nbgrader at ``url`` (tables and alembic revision), as nbgrader's
+    ``Gradebook()`` does on a new database, but with the revision read in this process: nbgrader runs
+    ``alembic heads`` in a subprocess for it (about a second, at every start of a cluster worker)."""
+    location = Path(nbgrader.__file__).parent / "alembic"
+    settings = AlembicConfig()
+    settings.set_main_option("script_location", str(location))
+    head = ScriptDirectory.from_config(settings).get_current_head()
+    engine = create_engine(url)
+    try:
+        api.Base.metadata.create_all(bind=engine)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------- who writes: the SQLite lock
@@ -189,7 +212,7 @@ _kept: dict[str, Gradebook] = {}  # db_url -> the connection kept open by kept_o
 
 @contextmanager
 def kept_open(course: Course) -> Iterator[None]:
-    """Keep one connection to the course's gradebook open for the block, for :func:`store_rows` to reuse
+    """Keep one connection to the course's gradebook open for the block, for :func:`store_many` to reuse
     (nbgrader's ``Gradebook()`` inspects and creates every table at each opening: a cluster's coordinator,
     which stores one submission after another, would pay that for each)."""
     if course.db_url in _kept:
@@ -203,19 +226,63 @@ def kept_open(course: Course) -> Iterator[None]:
             del _kept[course.db_url]
 
 
-def store_rows(course: Course, assignment: str, student: str, rows: SubmissionRows) -> None:
-    """Write a submission's rows into the course's gradebook (a regrade replaces them)."""
+def store_many(course: Course, assignment: str, rows: dict[str, SubmissionRows]) -> None:
+    """Write the rows of many submissions (student -> rows) into the course's gradebook in one transaction
+    (a regrade replaces a submission's rows): all of them are stored, or none.
+
+    nbgrader's own calls commit each student and each submission and query each grade on its own (about
+    four commits and twenty queries a submission); here the students and their submissions are read in
+    two queries, the missing ones are created as :meth:`nbgrader.api.Gradebook.add_submission` creates
+    them (every grade and comment of the assignment's cells), and one commit writes everything."""
+    if not rows:
+        return
     with kept_open(course):
         gb = _kept[course.db_url]
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(assignment, student)
-        for notebook, gid, score in rows.scores:
-            gb.find_grade(gid, notebook, assignment, student).auto_score = score
-        for notebook, gid, manual in rows.manual:
-            gb.find_grade(gid, notebook, assignment, student).needs_manual_grade = manual
-        for notebook, gid, comment in rows.comments:
-            gb.find_comment(gid, notebook, assignment, student).auto_comment = comment
-        gb.db.commit()
+        try:
+            _store(gb, gb.find_assignment(assignment), rows)
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+
+
+def _store(gb: Gradebook, assignment: api.Assignment, rows: dict[str, SubmissionRows]) -> None:
+    session = gb.db
+    known = {s.id for s in session.query(api.Student).filter(api.Student.id.in_(list(rows)))}
+    session.add_all(api.Student(id=student) for student in rows if student not in known)
+    session.flush()
+    existing = {sub.student_id: sub for sub in session.query(api.SubmittedAssignment).filter(
+        api.SubmittedAssignment.assignment_id == assignment.id, api.SubmittedAssignment.student_id.in_(list(rows)))}
+    names = {cell.id: cell.name for nb in assignment.notebooks for cell in nb._base_cells}
+    for student, found in rows.items():
+        submission = existing.get(student) or _new_submission(session, assignment, student)
+        scores = {(nb, gid): (score, manual) for (nb, gid, score), (_, _, manual) in zip(found.scores, found.manual,
+                                                                                       strict=True)}
+        comments = {(nb, cid): comment for nb, cid, comment in found.comments}
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                if (nb.name, names[grade.cell_id]) in scores:
+                    grade.auto_score, grade.needs_manual_grade = scores[nb.name, names[grade.cell_id]]
+            for comment in nb.comments:
+                if (nb.name, names[comment.cell_id]) in comments:
+                    comment.auto_comment = comments[nb.name, names[comment.cell_id]]
+
+
+def _new_submission(session: Session, assignment: api.Assignment, student: str) -> api.SubmittedAssignment:
+    """A student's empty submission of ``assignment``, mirroring its notebooks and cells (as nbgrader's
+    ``add_submission`` makes it, without its commit)."""
+    submission = api.SubmittedAssignment(assignment=assignment, student_id=student)
+    for notebook in assignment.notebooks:
+        nb = api.SubmittedNotebook(notebook=notebook, assignment=submission)
+        for cell in notebook.grade_cells:
+            api.Grade(cell_id=cell.id, notebook=nb)
+        for cell in notebook.solution_cells:
+            api.Comment(cell_id=cell.id, notebook=nb)
+        for cell in notebook.task_cells:
+            api.Comment(cell_id=cell.id, notebook=nb)
+            api.Grade(cell_id=cell.id, notebook=nb)
+    session.add(submission)
+    return submission
 
 
 def forget(db_url: str, assignment: str, student: str) -> None:

@@ -7,10 +7,12 @@ import csv
 import nbformat
 import pytest
 from grading_helpers import configure, grade, points, points_of, regrade, released, source
+from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, text
 
-from autograder import grades, grading, results
-from autograder.course import Course
-from autograder.gradebook import cell_scores
+from autograder import gradebook, grades, grading, results
+from autograder.course import Course, prepare
+from autograder.gradebook import SubmissionRows, cell_scores, rows_of, store_many, submitted_students
 from autograder.notebooks import fill_solutions
 from autograder.submissions import Submission
 
@@ -90,3 +92,67 @@ def test_a_submission_that_never_returns_stops_at_its_time_budget_and_the_batch_
     assert scores["stuck"].total == 0 and set(scores["stuck"].cells) == set(points(ASSIGNMENT))
     assert "time budget of 20 s" in outcomes["stuck"].message and "not run: scored 0" in outcomes["stuck"].message
     assert outcomes["stub"].status == "graded" and scores["stub"].total == 0
+
+
+def test_the_status_file_is_written_in_batches_and_whenever_the_batch_stops(tmp_path):
+    course = Course(tmp_path)
+    with results.Recorder(course) as recorder:
+        recorder.add(ASSIGNMENT, "before", results.Outcome("graded"))
+    with pytest.raises(KeyboardInterrupt), results.Recorder(course, every_s=3600) as recorder:
+        for i in range(3):
+            recorder.add(ASSIGNMENT, f"s{i}", results.Outcome("graded", digest=str(i)))
+        assert set(results.load(course)[ASSIGNMENT]) == {"before"}  # not written yet: within the hour
+        raise KeyboardInterrupt  # Ctrl-C: what was added is written on the way out
+    assert results.load(course)[ASSIGNMENT] == {"before": results.Outcome("graded")} | {
+        f"s{i}": results.Outcome("graded", digest=str(i)) for i in range(3)}
+    with results.Recorder(course, every_s=0) as recorder:
+        recorder.add(ASSIGNMENT, "now", results.Outcome("error", "no notebook"))
+        assert results.load(course)[ASSIGNMENT]["now"] == results.Outcome("error", "no notebook")
+
+
+@pytest.mark.xdist_group("grading_batch")
+def test_rows_stored_many_at_once_read_back_exactly_and_a_regrade_replaces_them(tmp_path):
+    released(tmp_path / "course", ASSIGNMENT)  # generates the assignment in the course's gradebook
+    course = Course(tmp_path / "course")
+    with Gradebook(course.db_url) as gb:
+        notebook = gb.find_assignment(ASSIGNMENT).notebooks[0]
+        cells = [(notebook.name, c.name, c.max_score) for c in notebook.grade_cells]
+        comments = [(notebook.name, c.name) for c in notebook.solution_cells]
+
+    def rows(fraction: float, comment: str) -> SubmissionRows:
+        return SubmissionRows(scores=[(nb, gid, fraction * top) for nb, gid, top in cells],
+                              manual=[(nb, gid, False) for nb, gid, _ in cells],
+                              comments=[(nb, cid, comment) for nb, cid in comments])
+
+    def read(student: str) -> tuple:
+        found = rows_of(course.db_url, ASSIGNMENT, student)
+        return sorted(found.scores), sorted(found.manual), sorted(found.comments)
+
+    def expected(stored: SubmissionRows) -> tuple:
+        return sorted(stored.scores), sorted(stored.manual), sorted(stored.comments)
+
+    first = {"ann": rows(1.0, "all good"), "bob": rows(0.5, "half")}
+    store_many(course, ASSIGNMENT, first)
+    assert {s: read(s) for s in first} == {s: expected(r) for s, r in first.items()}
+    assert cell_scores(course.db_url, ASSIGNMENT, "ann").total == sum(top for _, _, top in cells)
+    again = {"bob": rows(0.0, "none"), "cat": rows(0.25, "")}
+    store_many(course, ASSIGNMENT, again)
+    assert {s: read(s) for s in ("ann", "bob", "cat")} == {s: expected(r) for s, r in (first | again).items()}
+    assert submitted_students(course.db_url, ASSIGNMENT) == ["ann", "bob", "cat"]  # one submission each
+
+
+def test_a_gradebook_created_here_is_the_one_nbgrader_creates(tmp_path):
+    ours, theirs = f"sqlite:///{tmp_path / 'ours.db'}", f"sqlite:///{tmp_path / 'theirs.db'}"
+    gradebook.create(ours)
+    prepare(tmp_path / "course")  # nbgrader runs `alembic` from this interpreter's scripts
+    Gradebook(theirs).close()
+
+    def schema(url: str) -> tuple:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            tables = conn.execute(text("SELECT name, sql FROM sqlite_master ORDER BY name")).all()
+        engine.dispose()
+        return revision, tables
+
+    assert schema(ours) == schema(theirs) and len(schema(ours)[0]) == 1

@@ -96,18 +96,18 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, mo
     interrupted: list[str] = []
     real_record = cluster.record
 
-    def kill_then_interrupt(course_, assignment, sub, graded):
-        if not killed:  # after the first result: kill a worker that is grading a submission now
+    def kill_then_interrupt(course_, assignment, arrived):
+        if not killed:  # at the first results: kill a worker that is grading a submission now
             client = default_client()
             busy = [w for w, keys in client.processing().items() if keys]
             pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-        if len(recorded) == 3 and not interrupted:
-            interrupted.append(sub.student)
-            raise KeyboardInterrupt  # Ctrl-C as the fourth result comes in
-        recorded.append(sub.student)
-        return real_record(course_, assignment, sub, graded)
+        elif len(recorded) >= 2 and not interrupted:  # the killed worker's submission is still to come
+            interrupted.extend(sub.student for sub, _ in arrived)
+            raise KeyboardInterrupt  # Ctrl-C as these results come in, before they are recorded
+        recorded.extend(sub.student for sub, _ in arrived)
+        return real_record(course_, assignment, arrived)
 
     monkeypatch.setattr(cluster, "record", kill_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
@@ -115,8 +115,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_ctrl_c_resumes(tmp_path, mo
     assert killed and sorted(results.load(Course(course))[ASSIGNMENT]) == sorted(recorded)
 
     first = list(recorded)
+    assert interrupted and len(first) < len(students)
     outcomes = regrade(course, ASSIGNMENT, batch, cluster.Cluster(scheduler))
-    assert sorted(recorded[3:]) == sorted(set(students) - set(first))  # the rerun grades only the rest
+    assert sorted(recorded[len(first):]) == sorted(set(students) - set(first))  # the rerun grades only the rest
     assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(students, "graded")
     url = Course(course).db_url
     with Gradebook(url) as gb:
