@@ -53,7 +53,7 @@ def solution_namespace(assignment: Assignment, answers: Callable[[str, str], str
     return namespace
 
 
-def test_outcomes(assignment: Assignment, namespace: Mapping[str, Any]) -> dict[str, str]:
+def cell_outcomes(assignment: Assignment, namespace: Mapping[str, Any]) -> dict[str, str]:
     """Run every test cell (hidden tests included) in a copy of ``namespace``, in notebook order;
     return each one's outcome by grade id: what it printed, then ``passed`` or ``<Error>: <message>``."""
     names = dict(namespace)

@@ -51,6 +51,7 @@ MAX_BYTES = 512 * 2**20
 _values: dict[str, tuple[str, Any]] = {}  # identity -> ("value", value) or ("raises", exception)
 _stored_bytes = 0
 _stats = {"hits": 0, "misses": 0, "uncacheable": 0}
+_observer: Callable[[str, Callable[[], Any]], None] | None = None  # see observed()
 
 
 def enabled() -> bool:
@@ -70,6 +71,18 @@ def disabled() -> Iterator[None]:
             del os.environ["LOSSBOOK_REFERENCE_CACHE"]
         else:
             os.environ["LOSSBOOK_REFERENCE_CACHE"] = previous
+
+
+@contextlib.contextmanager
+def observed(observer: Callable[[str, Callable[[], Any]], None]) -> Iterator[None]:
+    """Inside the block, ``observer(what, compute)`` sees every live reference computation before it is
+    computed or read back (``make gpu-check`` runs each one on two devices)."""
+    global _observer
+    previous, _observer = _observer, observer
+    try:
+        yield
+    finally:
+        _observer = previous
 
 
 def clear() -> None:
@@ -182,6 +195,8 @@ def _feed(digest: Any, value: Any) -> None:
 def computed(what: str, args: Any, compute: Callable[[], T], errors: tuple[type[Exception], ...]) -> T:
     """``compute()``, or the copy of its value kept from an earlier call with the same :func:`identity`.
     An error of ``errors`` is kept as well, and raised again as a new exception."""
+    if _observer is not None:
+        _observer(what, compute)
     key = identity(what, args, compute) if enabled() else None
     if key is None:
         _stats["uncacheable"] += enabled()

@@ -190,16 +190,22 @@ def reference_value(what: str, args: Any, compute: Callable[[], T]) -> T:
     try:
         value = cache.computed(what, args, compute, RECORDED_ERRORS)
     except RECORDED_ERRORS as error:
-        _keep(what, args, error)
+        _kept(what, args, error)
         raise
-    _keep(what, args, value)
+    _kept(what, args, value)
     return value
 
 
-def _keep(what: str, args: Any, value: Any) -> None:
+def _kept(what: str, args: Any, value: Any) -> None:
+    """Keep ``value`` inside :func:`recording` (its key is computed only then)."""
+    if _recording is not None:
+        entry_key, floats = key(what, args)
+        _keep(entry_key, what, floats, value)
+
+
+def _keep(entry_key: str, what: str, floats: list[np.ndarray], value: Any) -> None:
     if _recording is None:
         return
-    entry_key, floats = key(what, args)
     inputs, encoded = [encode(f) for f in floats], encode(value)
     entries = _recording.setdefault(entry_key, [])
     same = [e for e in entries if e["inputs"] == inputs]
