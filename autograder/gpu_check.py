@@ -25,7 +25,7 @@ from lossbook_checks.checking import cache, reference
 
 from . import course as course_dir
 from .course import DEFAULT_COURSE, Course
-from .hidden_cells import solution_namespace, cell_outcomes
+from .hidden_cells import cell_outcomes, solution_namespace
 
 DTYPES = (np.float64, np.float32)
 

@@ -18,7 +18,7 @@ import torch
 from autograder import course as course_dir
 from autograder import gpu_check
 from autograder.course import DEFAULT_COURSE, Course
-from autograder.hidden_cells import solution_namespace, stub, cell_outcomes
+from autograder.hidden_cells import cell_outcomes, solution_namespace, stub
 from lossbook_checks.checking import cache, reference, torch_forward
 from lossbook_checks.references import regression_losses as ref
 

@@ -17,7 +17,6 @@ from lossbook_checks.optional_torch import HAS_TORCH, torch
 
 from .record import recording_active, reference_name, reference_value
 
-
 _forced: tuple[str, Any] | None = None  # (device, float dtype or None) inside forced()
 
 
