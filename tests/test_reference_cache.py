@@ -155,3 +155,28 @@ def test_gpu_check_compares_every_reference_of_the_hidden_tests_cpu_against_cpu_
     assert difference(np.array([1.0]), np.array([np.nan])) == np.inf
     assert difference(np.ones(2), np.ones(3)) == np.inf
     assert difference({"a": 1.0}, {"b": 1.0}) == np.inf
+
+
+def test_gpu_check_with_a_gpu_runs_the_selfcheck_and_prints_one_row_per_assignment_and_dtype(monkeypatch):
+    """The cuda branch, with the GPU, the self-check and the comparison stood in for (no GPU here): its table,
+    and its exit status (1 when the devices disagree on an error)."""
+    ran, compared = [], []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "a stand-in GPU")
+    monkeypatch.setattr(gpu_check.subprocess, "run", lambda command, check: ran.append(command) or
+                        type("Done", (), {"returncode": 0})())
+
+    def compare(name, devices, dtype):
+        compared.append((name, devices, np.dtype(dtype).name))
+        return gpu_check.Comparison(3, 1e-7, ["forward x: cuda raises RuntimeError"] if name == "optimizers" else [])
+
+    monkeypatch.setattr(gpu_check, "compare_assignment", compare)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert gpu_check.main() == 1
+    assert ran == [[gpu_check.sys.executable, "-m", "autograder", "selfcheck"]]
+    names = course_dir.assignments()
+    assert compared == [(n, ("cuda", "cpu"), d) for n in names for d in ("float64", "float32")]
+    assert "device: cuda, a stand-in GPU" in printed.getvalue()
+    assert "| regression_losses | float32 | 3 | 1e-07 | 0 |" in printed.getvalue()
+    assert "cuda raises RuntimeError" in printed.getvalue()
