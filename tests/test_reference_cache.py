@@ -142,6 +142,8 @@ def test_gpu_check_without_a_gpu_says_so_and_exits_0(monkeypatch):
     assert f"torch {torch.__version__}" in printed.getvalue() and "no GPU" in printed.getvalue()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("reference_cache")
 def test_gpu_check_compares_every_reference_of_the_hidden_tests_cpu_against_cpu_as_zero():
     with reference.forced("cpu", np.float32):
         assert reference.to_torch(np.ones(2)).dtype == torch.float32
