@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import torch
 
@@ -32,11 +33,11 @@ from lossbook_checks.references import backpropagation, classification_losses, l
 
 from . import course as course_dir
 from .batch import autograde
-from .bench import BIN, _inbox, _timed
 from .course import DEFAULT_COURSE, Assignment, Course
 from .executor import Finished, GradeOne, InProcess
 from .grading import ensure_assignment
 from .hidden_cells import solution_namespace
+from .notebooks import fill_solutions, read_notebook
 from .results import Outcome
 from .submissions import Submission
 
@@ -44,6 +45,7 @@ N = 1_000_000
 REPEATS = 3
 MARGINAL = 3  # solved submissions timed after the first one
 GOAL = 0.5    # marginal autograde / nbconvert --execute
+BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -160,10 +162,12 @@ class TimedInProcess(InProcess):
 def marginal_cost(work: Path, name: str) -> tuple[float, float, float]:
     """Seconds to autograde the first solved submission of ``name`` in this process, the mean of the next
     :data:`MARGINAL` ones, and one ``nbconvert --execute`` of that notebook (in the folder ``work``)."""
-    notebook = _inbox(work, name, 1)[0].notebook
     course = Course(course_dir.prepare(work / "course"))
     assignment = course.assignment(name)
     ensure_assignment(course, assignment)  # generating the assignment is not timed
+    notebook = work / assignment.notebook_name
+    released = read_notebook(course.released / name / assignment.notebook_name)
+    nbformat.write(fill_solutions(released, read_notebook(assignment.source)), notebook)
     executor = TimedInProcess()
     batch = [Submission(f"student{i}", notebook) for i in range(1 + MARGINAL)]
     outcomes = autograde(course, assignment, batch, executor, progress=False)
@@ -172,8 +176,9 @@ def marginal_cost(work: Path, name: str) -> tuple[float, float, float]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     command = [str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute", str(notebook),
                "--output-dir", str(work / "executed")]
-    executed = _timed(subprocess.run, command, check=True, capture_output=True, env=env, cwd=work)
-    return executor.seconds[0], sum(executor.seconds[1:]) / MARGINAL, executed
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=work)
+    return executor.seconds[0], sum(executor.seconds[1:]) / MARGINAL, time.perf_counter() - start
 
 
 def marginal_table(names: list[str] | None = None) -> dict[str, float]:
