@@ -44,7 +44,6 @@ def _wrong(namespace: dict) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("reference_cache")
 @pytest.mark.parametrize("name", course_dir.assignments())
 def test_every_test_cell_says_the_same_with_the_cache_and_without(name):
     assignment = Course(DEFAULT_COURSE).assignment(name)
@@ -143,7 +142,6 @@ def test_gpu_check_without_a_gpu_says_so_and_exits_0(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("reference_cache")
 def test_gpu_check_compares_every_reference_of_the_hidden_tests_cpu_against_cpu_as_zero():
     with reference.forced("cpu", np.float32):
         assert reference.to_torch(np.ones(2)).dtype == torch.float32
