@@ -1,6 +1,7 @@
 # make book: virtual environment + install + strict build of the site into _build/html/
 # make bench: grading, database, cluster and book timings on this machine (README "Grading a large course")
 # make test: the whole test suite (ruff, pytest); installs Debian's chromium for the browser test when missing
+# make gpu-check: the references on a GPU against the CPU (README "Grading a large course")
 # make test-fast: ruff and the tests not marked slow (no book build, browser, PostgreSQL, Dask, red team), under a minute
 PYTHON ?= python3.11
 VENV   := .venv
@@ -12,7 +13,7 @@ RUFF_FLAGS := --line-length 120 --target-version py311 --select E,F,W,I,B,UP,BLE
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test test-fast lint release selfcheck serve clean chromium bench
+.PHONY: venv book test test-fast lint release selfcheck serve clean chromium bench gpu-check
 
 venv: $(STAMP)
 
@@ -57,6 +58,12 @@ selfcheck: $(STAMP)
 # where each grading setting pays, measured here (README "Grading a large course"); under 15 minutes
 bench: $(STAMP)
 	$(BIN)/python -m autograder.bench
+
+# the references on cuda vs the CPU, after the self-check (autograder/gpu_check.py); no network; without a GPU it
+# says so and exits 0
+gpu-check: export OMP_NUM_THREADS = 1
+gpu-check: $(STAMP)
+	$(BIN)/python -m autograder.gpu_check
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000

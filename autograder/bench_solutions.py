@@ -1,27 +1,51 @@
-"""The instructor solutions (numpy) vs the PyTorch references on CPU: 10^6 elements, forward + backward.
+"""``make bench``'s solution tables: what grading one more submission costs, and numpy vs torch.
 
-Each solution is loaded from its source notebook (``solutions/<assignment>/``: the set-up and
-solution cells are executed, the test cells are not) and timed on float64 inputs of 10^6 elements
-against the torch reference of ``autograder/references/`` (forward, then ``backward`` with the
-same upstream gradient). The ratio numpy / torch is the price of writing it by hand in numpy.
+:func:`marginal_table`: for every assignment, the marginal autograde cost of one solved submission
+(``--jobs 1``, in this process: the mean of :data:`MARGINAL` submissions graded after a first one,
+which fills the reference cache, :mod:`lossbook_checks.checking.cache`), one ``jupyter nbconvert
+--execute`` of the same notebook, and their ratio (the goal: at most :data:`GOAL`).
+
+:func:`numpy_table`: each instructor solution is loaded from its source notebook (``solutions/<assignment>/``:
+the set-up and solution cells are executed, the test cells are not) and timed on float64 inputs of 10^6
+elements against the torch reference of ``lossbook_checks/references/`` (forward, then ``backward`` with
+the same upstream gradient). The ratio numpy / torch is the price of writing it by hand in numpy.
+
+``python -m autograder.bench_solutions [assignment ...]`` prints the first table alone.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import torch
 
+from lossbook_checks.checking import cache
 from lossbook_checks.references import backpropagation, classification_losses, likelihood_information, regression_losses
 
+from . import course as course_dir
+from .batch import autograde
 from .course import DEFAULT_COURSE, Assignment, Course
-from .notebooks import read_notebook
+from .executor import Finished, GradeOne, InProcess
+from .grading import ensure_assignment
+from .hidden_cells import solution_namespace
+from .notebooks import fill_solutions, read_notebook
+from .results import Outcome
+from .submissions import Submission
 
 N = 1_000_000
 REPEATS = 3
+MARGINAL = 3  # solved submissions timed after the first one
+GOAL = 0.5    # marginal autograde / nbconvert --execute
+BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -104,16 +128,6 @@ PAIRS = [
 ]
 
 
-def solution_namespace(assignment: Assignment) -> dict:
-    """The names the source notebook defines in its set-up and solution cells (test cells not run)."""
-    namespace: dict = {}
-    for cell in read_notebook(assignment.source).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("solution") or not meta.get("grade")):
-            exec(compile(cell.source, f"<{assignment.name}:{meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102
-    return namespace
-
-
 def _best(action: Callable[..., object], *args: object) -> float:
     times = []
     for _ in range(REPEATS):
@@ -129,8 +143,72 @@ def _torch_run(pair: Pair, arrays: dict[str, np.ndarray]) -> None:
     pair.torch(tensors).backward()
 
 
+class TimedInProcess(InProcess):
+    """:class:`autograder.executor.InProcess` that keeps the wall time of each submission's grading."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def run(self, grade: GradeOne, course: Course, assignment: Assignment, todo: list[Submission]) -> Finished:
+        def timed(course: Course, assignment: Assignment, sub: Submission) -> Outcome:
+            start = time.perf_counter()
+            try:
+                return grade(course, assignment, sub)
+            finally:
+                self.seconds.append(time.perf_counter() - start)
+        yield from super().run(timed, course, assignment, todo)
+
+
+def marginal_cost(work: Path, name: str) -> tuple[float, float, float]:
+    """Seconds to autograde the first solved submission of ``name`` in this process, the mean of the next
+    :data:`MARGINAL` ones, and one ``nbconvert --execute`` of that notebook (in the folder ``work``)."""
+    course = Course(course_dir.prepare(work / "course"))
+    assignment = course.assignment(name)
+    ensure_assignment(course, assignment)  # generating the assignment is not timed
+    notebook = work / assignment.notebook_name
+    released = read_notebook(course.released / name / assignment.notebook_name)
+    nbformat.write(fill_solutions(released, read_notebook(assignment.source)), notebook)
+    executor = TimedInProcess()
+    batch = [Submission(f"student{i}", notebook) for i in range(1 + MARGINAL)]
+    outcomes = autograde(course, assignment, batch, executor, progress=False)
+    if any(o.status != "graded" for o in outcomes.values()):
+        raise RuntimeError(f"{name}: a solved submission was not graded: {outcomes}")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    command = [str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute", str(notebook),
+               "--output-dir", str(work / "executed")]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=work)
+    return executor.seconds[0], sum(executor.seconds[1:]) / MARGINAL, time.perf_counter() - start
+
+
+def marginal_table(names: list[str] | None = None) -> dict[str, float]:
+    """Print, per assignment, the marginal autograde cost per submission against one nbconvert; return the ratios."""
+    state = "on" if cache.enabled() else "off (LOSSBOOK_REFERENCE_CACHE=0)"
+    print(f"\nmarginal autograde cost per solved submission (--jobs 1, in this process, mean of {MARGINAL} after a "
+          f"first one; reference cache {state}) vs one `jupyter nbconvert --execute`; goal: ratio <= {GOAL}\n")
+    print("| assignment | first submission s | marginal s | nbconvert --execute s | ratio | goal met |")
+    print("|---|---|---|---|---|---|", flush=True)
+    ratios = {}
+    with tempfile.TemporaryDirectory(prefix="autograder-marginal-") as tmp:
+        for name in names or course_dir.assignments():
+            work = Path(tmp) / name
+            work.mkdir()
+            first, marginal, executed = marginal_cost(work, name)
+            ratios[name] = marginal / executed
+            print(f"| {name} | {first:.2f} | {marginal:.2f} | {executed:.2f} | {ratios[name]:.2f} | "
+                  f"{'yes' if ratios[name] <= GOAL else 'no'} |", flush=True)
+    print(f"\n(load average {os.getloadavg()[0]:.1f} after the table)")
+    return ratios
+
+
 def table() -> None:
-    """Print the table (best of 3, one thread for torch as for numpy)."""
+    """Print both tables: :func:`marginal_table`, then :func:`numpy_table`."""
+    marginal_table()
+    numpy_table()
+
+
+def numpy_table() -> None:
+    """Print the numpy vs torch table (best of 3, one thread for torch as for numpy)."""
     torch.set_num_threads(1)
     print(f"\ninstructor solution (numpy) vs torch {torch.__version__} on CPU, float64, 10^6 elements, "
           f"forward + backward, best of {REPEATS}, torch on 1 thread\n")
@@ -148,3 +226,7 @@ def table() -> None:
         torch_s = _best(_torch_run, pair, arrays)
         print(f"| {pair.assignment} | {pair.name} | {numpy_s * 1e3:.1f} | {torch_s * 1e3:.1f} | "
               f"{numpy_s / torch_s:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    marginal_table(sys.argv[1:] or None)

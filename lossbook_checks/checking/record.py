@@ -34,6 +34,7 @@ import numpy as np
 
 from lossbook_checks.optional_torch import HAS_TORCH, INSTALL_TORCH
 
+from . import cache
 from .failure import CheckFailure
 
 RECORDED = Path(__file__).resolve().parent.parent / "recorded"
@@ -171,12 +172,13 @@ def _record() -> Record:
 
 
 def reference_value(what: str, args: Any, compute: Callable[[], T]) -> T:
-    """``compute()`` when torch is live (kept inside :func:`recording`), else the recorded value.
+    """``compute()`` when torch is live (kept inside :func:`recording`), else the recorded value. Live, a value
+    is computed once per process and reused (:mod:`.cache`).
 
     An error of :data:`RECORDED_ERRORS` that ``compute`` raises is recorded, and raised again either way.
     """
-    entry_key, floats = key(what, args)
     if not live():
+        entry_key, floats = key(what, args)
         entry = next((e for e in _record().get(entry_key, []) if matches(floats, e["inputs"])), None)
         if entry is None:
             raise CheckFailure(f"No recorded reference value for {what} on these inputs: the values recorded with "
@@ -186,12 +188,19 @@ def reference_value(what: str, args: Any, compute: Callable[[], T]) -> T:
             raise value
         return value
     try:
-        value = compute()
+        value = cache.computed(what, args, compute, RECORDED_ERRORS)
     except RECORDED_ERRORS as error:
-        _keep(entry_key, what, floats, error)
+        _kept(what, args, error)
         raise
-    _keep(entry_key, what, floats, value)
+    _kept(what, args, value)
     return value
+
+
+def _kept(what: str, args: Any, value: Any) -> None:
+    """Keep ``value`` inside :func:`recording` (its key is computed only then)."""
+    if _recording is not None:
+        entry_key, floats = key(what, args)
+        _keep(entry_key, what, floats, value)
 
 
 def _keep(entry_key: str, what: str, floats: list[np.ndarray], value: Any) -> None:

@@ -7,7 +7,8 @@ come from the record shipped with the package (:mod:`.record`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,19 +17,39 @@ from lossbook_checks.optional_torch import HAS_TORCH, torch
 
 from .record import recording_active, reference_name, reference_value
 
+_forced: tuple[str, Any] | None = None  # (device, float dtype or None) inside forced()
+
+
+@contextlib.contextmanager
+def forced(device_name: str, float_dtype: np.dtype | None = None) -> Iterator[None]:
+    """Inside the block, references run on ``device_name`` and :func:`to_torch` casts float arrays to
+    ``float_dtype`` (None: each keeps its own). For ``make gpu-check``, which compares devices."""
+    global _forced
+    previous, _forced = _forced, (device_name, float_dtype)
+    try:
+        yield
+    finally:
+        _forced = previous
+
 
 def device() -> torch.device:
     """The device the references run on: ``cuda`` when available, else ``cpu`` (also while values are
-    recorded for the release, and without torch, where it is the string ``"cpu"``)."""
+    recorded for the release, and without torch, where it is the string ``"cpu"``), or the one of
+    :func:`forced`."""
     if not HAS_TORCH:
         return "cpu"
+    if _forced is not None:
+        return torch.device(_forced[0])
     return torch.device("cuda" if torch.cuda.is_available() and not recording_active() else "cpu")
 
 
 def to_torch(value: Any, requires_grad: bool = False) -> Any:
     """A numpy array (or numpy scalar) as a tensor on :func:`device`; other values unchanged."""
     if isinstance(value, np.ndarray | np.generic):
-        tensor = torch.from_numpy(np.array(value, copy=True)).to(device())
+        array = np.array(value, copy=True)
+        if _forced is not None and _forced[1] is not None and array.dtype.kind == "f":
+            array = array.astype(_forced[1])
+        tensor = torch.from_numpy(array).to(device())
         if requires_grad:
             tensor.requires_grad_(True)
         return tensor
