@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import collections
+import functools
 import json
 import os
 import signal
@@ -11,6 +13,7 @@ import sys
 import sysconfig
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,8 @@ class Limits:
     ``SandboxedExecute``'s traits (set in ``nbgrader_config.py``) take their defaults from here.
     ``reply_mb`` is the largest value (its array data) the kernel sends back; the grader reads at
     most twice that per message, header included. ``budget_s`` is the time a whole submission may
-    take; after it, its remaining cells are not run and score 0.
+    take; after it, its remaining cells are not run and score 0. ``calls_ahead``: an optimiser's
+    step function is called ahead in the kernel, its replies streamed (:meth:`SandboxKernel.steps`).
     """
 
     timeout_s: float = 120.0
@@ -49,6 +53,7 @@ class Limits:
     output_chars: int = 20_000
     reply_mb: int = 32
     start_s: float = 60.0
+    calls_ahead: bool = True
 
     @property
     def message_bytes(self) -> int:
@@ -93,6 +98,7 @@ class SandboxKernel:
         self.landlock_abi = 0
         self.gone: str | None = None
         self.proc: subprocess.Popen | None = None
+        self._stream: CallsAhead | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -185,13 +191,26 @@ class SandboxKernel:
     # -- requests --------------------------------------------------------------------------
 
     def request(self, header: dict, buffers: list[bytes] = ()) -> tuple[dict, list[bytes]]:
-        """Send one request and wait for its reply until :attr:`deadline`."""
+        """Send one request and wait for its reply until :attr:`deadline` (first reading what is left
+        of a stream of calls made ahead, :class:`CallsAhead`, that was not read to its end)."""
+        if self._stream is not None:
+            self._stream.drain()
+        return self._exchange(lambda: (protocol.send(self._cmd, header, list(buffers), self.deadline),
+                                       self._receive())[1])
+
+    def _receive(self) -> tuple[dict, list[bytes]]:
+        return protocol.recv(self._reply, self.deadline, self.limits.message_bytes)
+
+    def _exchange(self, action: Callable[[], tuple[dict, list[bytes]]]) -> tuple[dict, list[bytes]]:
+        """``action()``, a send and/or a receive: a timeout interrupts the kernel, a dead or misbehaving
+        kernel ends the run (:class:`CellTimeout`, :class:`KernelGone`)."""
         if self.gone:
             raise KernelGone(self.gone)
         try:
-            protocol.send(self._cmd, header, list(buffers), self.deadline)
-            return protocol.recv(self._reply, self.deadline, self.limits.message_bytes)
+            return action()
         except protocol.Timeout:
+            if self._stream is not None:
+                self._stream.close()
             stopped = self._interrupt()
             raise CellTimeout((self.deadline_reason or f"the cell ran for more than {self.limits.timeout_s:g} s")
                               + " and was stopped"
@@ -206,11 +225,13 @@ class SandboxKernel:
         raise AssertionError("unreachable")
 
     def _interrupt(self) -> bool:
-        """Ctrl-C the kernel and take the reply it owes; kill it if it does not answer in 3 s.
-        Return whether it is still alive."""
+        """Ctrl-C the kernel and take the reply it owes (the last message of a stream); kill it if it does
+        not answer in 3 s. Return whether it is still alive."""
         try:
             os.kill(self.proc.pid, signal.SIGINT)
-            protocol.recv(self._reply, time.monotonic() + 3.0, self.limits.message_bytes)
+            deadline = time.monotonic() + 3.0
+            while protocol.recv(self._reply, deadline, self.limits.message_bytes)[0].get("more") is True:
+                pass
             return True
         except (OSError, protocol.Timeout, protocol.Closed, protocol.ProtocolError):
             try:
@@ -253,12 +274,9 @@ class SandboxKernel:
         except protocol.ProtocolError as err:
             raise StudentError("ValueError", f"returned a value the grader cannot read ({err})") from None
 
-    def call(self, name: str, args: tuple, kwargs: dict) -> Any:
-        """Call the kernel's ``name(*args, **kwargs)``; its output goes to ``sys.stdout``, its
-        warnings are re-issued here, its exceptions raise :class:`StudentError`."""
-        buffers: list[bytes] = []
-
-        def refer(value: Any) -> int | None:  # an object of this kernel goes back as its handle
+    def _encode(self, name: str, value: Any, buffers: list[bytes]) -> Any:
+        """``value`` as a tree for the kernel: data, and this kernel's own objects by their handles."""
+        def refer(value: Any) -> int | None:
             if isinstance(value, OpaqueValue) and value.handle is not None and value.handle[0] == id(self):
                 return value.handle[1]
             return None
@@ -266,22 +284,84 @@ class SandboxKernel:
         def refuse(value: Any) -> int:
             raise TypeError(f"{name}: only data can be passed to the submission's code, not {type(value).__name__}")
 
-        header = {"op": "call", "name": name, "args": protocol.encode(list(args), buffers, refuse, refer),
-                  "kwargs": protocol.encode(dict(kwargs), buffers, refuse, refer)}
-        reply, rbuffers = self.request(header, buffers)
+        return protocol.encode(value, buffers, refuse, refer)
+
+    def call(self, name: str, args: tuple, kwargs: dict) -> Any:
+        """Call the kernel's ``name(*args, **kwargs)``; its output goes to ``sys.stdout``, its
+        warnings are re-issued here, its exceptions raise :class:`StudentError`."""
+        buffers: list[bytes] = []
+        header = {"op": "call", "name": name, "args": self._encode(name, list(args), buffers),
+                  "kwargs": self._encode(name, dict(kwargs), buffers)}
+        return self._answer(*self.request(header, buffers))
+
+    def _answer(self, reply: Any, buffers: list[bytes]) -> Any:
+        """Replay one call's reply: its output, its warnings, its exception or its value."""
+        if not isinstance(reply, dict):
+            self._die("the kernel broke the grading protocol: a call's reply is not an object")
         out = reply.get("stdout")
         if isinstance(out, str) and out:
             sys.stdout.write(out[: self.limits.output_chars])
         for item in reply.get("warnings", [])[:20] if isinstance(reply.get("warnings"), list) else []:
             if isinstance(item, list) and len(item) == 2:
-                warnings.warn(str(item[1])[:500], _category(str(item[0])), stacklevel=2)
+                warnings.warn(str(item[1])[:500], _category(str(item[0])), stacklevel=3)
         error = reply.get("error")
         if isinstance(error, dict):
             raise StudentError(str(error.get("type", "Exception"))[:100], str(error.get("message", ""))[:2000],
                                str(error.get("frames", ""))[:2000])
         if "value" not in reply:
             self._die("the kernel broke the grading protocol: a reply without a value")
-        return self._decode(reply["value"], rbuffers)
+        return self._decode(reply["value"], buffers)
+
+    def steps(self, name: str, runs: list[dict]) -> CallsAhead:
+        """Have the kernel make the step function ``name``'s calls ahead (its ``steps`` request, which says
+        what ``runs`` hold): the calls in the order they were made, as :class:`CallsAhead`."""
+        buffers: list[bytes] = []
+        reply, rbuffers = self.request({"op": "steps", "name": name, "runs": self._encode(name, runs, buffers)},
+                                       buffers)
+        self._stream = CallsAhead(self, reply, rbuffers)
+        return self._stream
+
+
+class CallsAhead:
+    """The calls a kernel made ahead, as ``(run index, answer)`` in the order it made them, read from its
+    stream of messages as they are needed: ``answer()`` replays that call exactly as :meth:`SandboxKernel.call`
+    would have returned or raised."""
+
+    def __init__(self, kernel: SandboxKernel, reply: dict, buffers: list[bytes]) -> None:
+        self._kernel, self._pending, self._open = kernel, collections.deque(), True
+        self._take(reply, buffers)
+
+    def _take(self, reply: Any, buffers: list[bytes]) -> None:
+        calls = reply.get("calls") if isinstance(reply, dict) and isinstance(reply.get("calls"), list) else []
+        for item in calls:
+            if isinstance(item, list) and len(item) == 2 and type(item[0]) is int:
+                self._pending.append((item[0], functools.partial(self._kernel._answer, item[1], buffers)))
+        self._open = isinstance(reply, dict) and reply.get("more") is True
+
+    def __iter__(self) -> CallsAhead:
+        return self
+
+    def __next__(self) -> tuple[int, Callable[[], Any]]:
+        while not self._pending:
+            if not self._open:
+                raise StopIteration
+            self._take(*self._kernel._exchange(self._kernel._receive))
+        return self._pending.popleft()
+
+    def drain(self) -> None:
+        """Read the rest of the stream; the calls not yet taken are dropped."""
+        self._pending.clear()
+        while self._open:
+            reply, _ = self._kernel._exchange(self._kernel._receive)
+            self._open = isinstance(reply, dict) and reply.get("more") is True
+        self.close()
+
+    def close(self) -> None:
+        """Drop what is left (the stream was read to its end, or the kernel was interrupted)."""
+        self._pending.clear()
+        self._open = False
+        if self._kernel._stream is self:
+            self._kernel._stream = None
 
 
 class RemoteFunction:
@@ -292,6 +372,15 @@ class RemoteFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._kernel.call(self.__name__, args, kwargs)
+
+    @property
+    def calls_ahead(self) -> bool:
+        """Whether the checks may have this function's calls made ahead (:meth:`run_steps`)."""
+        return self._kernel.limits.calls_ahead
+
+    def run_steps(self, runs: list[dict]) -> CallsAhead:
+        """This function's calls as an optimiser's steps, made ahead in the kernel (:meth:`SandboxKernel.steps`)."""
+        return self._kernel.steps(self.__name__, runs)
 
     def __repr__(self) -> str:
         return f"<function {self.__name__} (in the graded notebook)>"

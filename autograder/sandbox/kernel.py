@@ -7,7 +7,9 @@ then serves the grader's requests on two pipes:
 
 - ``exec``: run a cell's source in an IPython shell; reply with its outputs and error;
 - ``resolve``: say what each of a list of names is in the user namespace;
-- ``call``: call a user function with plain arguments; reply with its value as data.
+- ``call``: call a user function with plain arguments; reply with its value as data;
+- ``steps``: make an optimiser step function's calls ahead, one run or an interleaved pair of runs,
+  each call's arguments exactly what ``call`` would have received from the grader (see :meth:`Kernel.op_steps`).
 
 Nothing here is trusted by the grader: submitted code can patch all of it. The grader
 only ever receives data (see :mod:`protocol`), and decides every grade itself.
@@ -128,6 +130,57 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []
 
 
+def _on_course(params, expected, scale, rtol) -> bool:
+    """The grader's first test of a step's parameters against torch's ``expected`` (``lossbook_checks.checking.
+    optimizers._step``), on the same numbers: ``scale`` (updated here, as there) is the largest magnitude
+    each parameter has had, ``rtol`` each one's relative tolerance."""
+    import numpy as np
+
+    for i, (got, want) in enumerate(zip(params, expected, strict=True)):
+        scale[i] = max(scale[i], float(np.max(np.abs(want), initial=0.0)))
+        with np.errstate(all="ignore"):
+            if not np.all(np.abs(got - want) <= rtol[i] * (np.abs(want) + scale[i])):
+                return False
+    return True
+
+
+class _Chunk:
+    """The replies of calls made ahead (``steps``), sent a few at a time: a message is sent when it holds
+    ``target`` calls (4, then 8, .. 64), so that the grader starts checking early, or ``room_bytes`` of data
+    or ``room_buffers`` buffers; then one more call's at most."""
+
+    def __init__(self, kernel, room_bytes, room_buffers):
+        self.kernel, self.room_bytes, self.room_buffers = kernel, room_bytes, room_buffers
+        self.calls, self.bufs, self.size, self.target = [], [], 0, 4
+
+    def add(self, k, result, caught, capture):
+        """Add one call's reply (what ``serve`` would have sent for ``call``); return it (its arrays are
+        in :attr:`bufs` until the next call is added)."""
+        if len(self.calls) >= self.target or self.size > self.room_bytes or len(self.bufs) > self.room_buffers:
+            self.send(more=True)
+            self.target = min(2 * self.target, 64)
+        mark = len(self.bufs)
+        reply = self.kernel.reply_of(result, caught, capture, self.bufs)
+        value_bytes = sum(len(buf) for buf in self.bufs[mark:])
+        if value_bytes > self.kernel.reply_bytes:  # as ``serve`` answers such a ``call``
+            del self.bufs[mark:]
+            reply = self.kernel.too_large()
+        self.size += value_bytes + 6 * len(reply.get("stdout", "")) + 1000
+        self.calls.append([k, reply])
+        return reply
+
+    def send(self, more):
+        """Send the calls added so far (if any)."""
+        if not self.calls:
+            return
+        self.kernel.protocol.send(self.kernel.reply_fd, {"calls": self.calls, "more": more}, self.bufs)
+        self.calls, self.bufs, self.size = [], [], 0
+
+    def last(self):
+        """The last message (``serve`` sends it)."""
+        return {"calls": self.calls, "more": False}, self.bufs
+
+
 class Kernel:
     """The request loop (see the module docstring)."""
 
@@ -158,16 +211,19 @@ class Kernel:
         self.errors.append({"ename": getattr(etype, "__name__", default), "evalue": str(evalue)[:2000],
                             "traceback": "".join(lines).splitlines()[-40:]})
 
-    def _run(self, fn):
-        """Run ``fn()`` with output captured and Ctrl-C (the grader's timeout) enabled."""
+    def _run(self, fn, interruptible=False):
+        """Run ``fn()`` with output captured and Ctrl-C (the grader's timeout) enabled (``interruptible``:
+        it is already)."""
         capture = self.protocol.BoundedText(self.output_limit)
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = capture
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not interruptible:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return fn(), capture
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if not interruptible:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
             sys.stdout, sys.stderr = saved
 
     def op_exec(self, msg, buffers):
@@ -192,11 +248,9 @@ class Kernel:
                 out[name] = {"kind": "value", "value": encode(value, bufs, self.keep)}
         return {"names": out}, bufs
 
-    def op_call(self, msg, buffers):
-        decode, encode = self.protocol.decode, self.protocol.encode
-        fn = self.shell.user_ns.get(msg["name"])
-        args = decode(msg["args"], buffers, lookup=self.handles.__getitem__)
-        kwargs = decode(msg["kwargs"], buffers, lookup=self.handles.__getitem__)
+    def _invoke(self, name, args, kwargs, interruptible=False):
+        """Call the user's ``name(*args, **kwargs)``: ``({"value": v} or {"error": ..}, warnings, captured output)``."""
+        fn = self.shell.user_ns.get(name)
 
         def call():
             with warnings.catch_warnings(record=True) as caught:
@@ -207,30 +261,125 @@ class Kernel:
                     return {"error": {"type": type(err).__name__, "message": str(err)[:2000],
                                       "frames": self.protocol.student_frames(err)}}, caught
 
-        (result, caught), capture = self._run(call)
-        reply: dict = {"stdout": capture.text(),
-                       "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}
-        bufs: list[bytes] = []
+        (result, caught), capture = self._run(call, interruptible)
+        return result, caught, capture
+
+    def reply_of(self, result, caught, capture, bufs):
+        """The reply ``call`` sends for one call's outcome; a value's array data is appended to ``bufs``."""
+        reply = {"stdout": capture.text(),
+                 "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}
         if "error" in result:
             reply["error"] = result["error"]
         else:
-            reply["value"] = encode(result["value"], bufs, self.keep)
-        return reply, bufs
+            reply["value"] = self.protocol.encode(result["value"], bufs, self.keep)
+        return reply
+
+    def op_call(self, msg, buffers):
+        decode = self.protocol.decode
+        args = decode(msg["args"], buffers, lookup=self.handles.__getitem__)
+        kwargs = decode(msg["kwargs"], buffers, lookup=self.handles.__getitem__)
+        bufs: list[bytes] = []
+        return self.reply_of(*self._invoke(msg["name"], args, kwargs), bufs), bufs
+
+    def op_steps(self, msg, buffers):
+        """Make a step function's calls ahead and stream their replies: ``{"name", "runs": [{"steps", "params",
+        "state", "grads", "options", "expected", "scale", "rtol"}]}``, each run from its first parameters and
+        state, with each parameter's gradients at every step and torch's values after it, stacked
+        (``grads[i][t]``, ``expected[i][t]``).
+
+        Runs are interleaved as the grader steps them: step ``t`` of each run that has one, then step
+        ``t + 1``. Each call receives what ``call`` would have received had the grader sent it the
+        parameters and state the previous call returned (``protocol.round_trip``: fresh copies of the data,
+        the same objects for values kept by handle). Calls stop where the grader's would: after an error,
+        a returned value the grader rejects or could not send back (:meth:`_next_params`), or parameters the grader
+        finds off torch's (:func:`_on_course`, the grader's first test, on the same numbers); and at
+        Ctrl-C. So no call is made that the grader would not have made. The replies go in messages of
+        a few calls, ``{"calls": [[run index, what call would have replied], ..], "more": true}``, the
+        last with ``"more": false``, so that the grader checks them while the next are made.
+        """
+        round_trip = self.protocol.round_trip
+        runs = self.protocol.decode(msg["runs"], buffers, lookup=self.handles.__getitem__)
+        options = [None if all(map(self._immutable, run["options"].values())) else run["options"] for run in runs]
+        chunk = _Chunk(self, self.reply_bytes // 2, self.protocol.MAX_BUFFERS // 2)
+        self._ahead = {"in_call": False, "interrupted": False}
+        signal.signal(signal.SIGINT, self._interrupted)
+        try:
+            for step in range(max(run["steps"] for run in runs)):
+                for k, run in enumerate(runs):
+                    if step >= run["steps"]:
+                        continue
+                    if self._ahead["interrupted"]:
+                        return chunk.last()
+                    grads = [g[step, ...].copy() for g in run["grads"]]  # as decoded: C-contiguous, 0-d stays
+                    kwargs = {"params": run["params"], "grads": grads, "state": run["state"],
+                              **(run["options"] if options[k] is None else round_trip(options[k]))}
+                    self._ahead["in_call"] = True
+                    outcome = self._invoke(msg["name"], (), kwargs, interruptible=True)
+                    self._ahead["in_call"] = False
+                    following = None
+                    if "value" in outcome[0]:
+                        try:
+                            following = self._next_params(round_trip(outcome[0]["value"]), run["params"])
+                        except self.protocol.ProtocolError:  # the grader fails it alone, as it would one call
+                            chunk.send(more=True)
+                    reply = chunk.add(k, *outcome)
+                    if "error" in reply or following is None \
+                            or not _on_course(following[0], [e[step, ...] for e in run["expected"]], run["scale"],
+                                              run["rtol"]):
+                        return chunk.last()
+                    run["params"], run["state"] = following
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return chunk.last()
+
+    def _interrupted(self, signum, frame):
+        """Ctrl-C while calls are made ahead: it stops the student's call that runs, else the next one."""
+        self._ahead["interrupted"] = True
+        if self._ahead["in_call"]:
+            raise KeyboardInterrupt()
+
+    @staticmethod
+    def _immutable(value):
+        """Whether ``value`` is built of immutable data only (then a copy of it, as sent, is the same)."""
+        if value is None or type(value) in (bool, int, float, str):
+            return True
+        return type(value) is tuple and all(map(Kernel._immutable, value))
+
+    def _next_params(self, value, params):
+        """``(new_params, new_state)`` if the grader accepts ``value`` as a step's result, else None."""
+        import numpy as np
+
+        if type(value) not in (tuple, list) or len(value) != 2 or type(value[1]) is not dict \
+                or type(value[0]) not in (tuple, list) or len(value[0]) != len(params):
+            return None
+        arrays = []
+        for got, old in zip(value[0], params, strict=True):
+            if not isinstance(got, np.ndarray | np.generic | float | int):
+                return None
+            arr = np.asarray(got)
+            if arr.shape != old.shape or arr.dtype != old.dtype:
+                return None
+            arrays.append(arr)
+        return arrays, value[1]
 
     def serve(self) -> None:
         send, recv = self.protocol.send, self.protocol.recv
-        handlers = {"exec": self.op_exec, "resolve": self.op_resolve, "call": self.op_call}
+        handlers = {"exec": self.op_exec, "resolve": self.op_resolve, "call": self.op_call,
+                    "steps": self.op_steps}
         while True:
             msg, buffers = recv(self.cmd_fd)
             try:
                 reply, bufs = handlers[msg["op"]](msg, buffers)
             except Exception as err:  # noqa: BLE001 - a bad request is answered, not fatal
                 reply, bufs = {"error": {"type": type(err).__name__, "message": str(err)[:500], "frames": ""}}, []
-            if sum(map(len, bufs)) > self.reply_bytes:
-                reply, bufs = {"error": {"type": "ValueError", "frames": "",
-                                         "message": f"the value is larger than the grader accepts "
-                                                    f"({self.reply_bytes >> 20} MiB)"}}, []
+            if msg.get("op") != "steps" and sum(map(len, bufs)) > self.reply_bytes:  # steps: see _Chunk
+                reply, bufs = self.too_large(), []
             send(self.reply_fd, reply, bufs)
+
+    def too_large(self):
+        """The reply to a call whose value is larger than the grader reads."""
+        return {"error": {"type": "ValueError", "frames": "",
+                          "message": f"the value is larger than the grader accepts ({self.reply_bytes >> 20} MiB)"}}
 
 
 def main() -> None:

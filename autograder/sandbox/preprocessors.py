@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
 from ..gradebook import released
 from ..notebooks import grade_id
@@ -137,6 +137,10 @@ class SandboxedExecute(NbGraderPreprocessor):
     output_chars = Int(Limits.output_chars, help="Characters of output kept per cell.").tag(config=True)
     reply_mb = Int(Limits.reply_mb, help="Largest value (its array data, MiB) a student function may return to "
                                          "the tests.").tag(config=True)
+    calls_ahead = Bool(Limits.calls_ahead, help="Make an optimiser step function's calls ahead in the kernel, "
+                                                "their replies streamed while the grader checks them: the same "
+                                                "calls and results as one call per step, in less time.").tag(
+        config=True)
     gradebook_lock_fd = Int(-1, help="File descriptor of the gradebook lock the batch grader holds "
                                      "(autograder.gradebook.exclusive); released while the submission runs. -1: none."
                             ).tag(config=True)

@@ -1,7 +1,8 @@
 """The wire format between the grader and the sandboxed kernel, and the value codec.
 
 A message is ``>II`` (length of a JSON header, number of buffers), the UTF-8 JSON header,
-then each buffer as ``>Q`` length + bytes. Values cross as JSON trees whose dicts are tagged
+the length of each buffer as ``>Q``, then the buffers' bytes one after the other (so that a
+message of many small arrays takes four reads, not two per array). Values cross as JSON trees whose dicts are tagged
 (``{"nd": i, "dtype": .., "shape": ..}`` for an array in buffer ``i``, ``{"tuple": [..]}``,
 ``{"dict": [[k, v], ..]}``, ``{"object": type name, "handle": n}`` for anything else, which
 stays in the kernel, and ``{"ref": n}`` to pass such an object back to it). Decoding builds
@@ -16,6 +17,7 @@ one-line-per-frame view of a student's traceback (:func:`student_frames`).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -29,10 +31,10 @@ from typing import Any
 import numpy as np
 
 HEAD = struct.Struct(">II")
-BUFLEN = struct.Struct(">Q")
 ARRAY_KINDS = "biufc"
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
+MAX_BUFFERS = 4096  # array buffers in one message
 # what graded code may not import, nor read from site-packages (lower-case prefixes of top-level names)
 HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "nvidia", "triton")
 
@@ -89,100 +91,150 @@ class Closed(Exception):
 # -- values -------------------------------------------------------------------------------
 
 
-def encode(value: Any, buffers: list[bytes], keep: Any = None, refer: Any = None, depth: int = 0) -> Any:
+def encode(value: Any, buffers: list[bytes], keep: Any = None, refer: Any = None) -> Any:
     """A JSON-able tree for ``value``; array data is appended to ``buffers``.
 
     A value that is not data becomes ``{"object": type name}``, with ``"handle": keep(value)``
     when ``keep`` is given (the kernel keeps such objects so the grader can pass them back);
     ``refer(value)`` may name a handle to send instead of a value (the grader's side).
     """
-    def inner(v: Any) -> Any:
-        return encode(v, buffers, keep, refer, depth + 1)
-
-    handle = refer(value) if refer is not None else None
-    if handle is not None:
-        return {"ref": handle}
-    if depth > MAX_DEPTH:
-        return {"object": "too deeply nested value"}
-    if value is None or isinstance(value, bool | str):
-        return value
-    if type(value) in (int, float):
-        return value
-    if isinstance(value, np.ndarray | np.generic) and np.asarray(value).dtype.kind in ARRAY_KINDS:
-        arr = np.asarray(value)
-        buffers.append(np.ascontiguousarray(arr).tobytes())
-        return {"nd": len(buffers) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape),
-                "scalar": isinstance(value, np.generic)}
-    if type(value) in (list, tuple):
-        items = [inner(v) for v in value]
-        return items if type(value) is list else {"tuple": items}
-    if type(value) is dict and all(isinstance(k, str) for k in value):
-        return {"dict": [[k, inner(v)] for k, v in value.items()]}
-    described = {"object": type(value).__name__}
-    if keep is not None:
-        described["handle"] = keep(value)
-    return described
+    return _Encoder(buffers, keep, refer).tree(value, 0)
 
 
-class _Budget:
-    def __init__(self) -> None:
-        self.items = 0
+class _Encoder:
+    def __init__(self, buffers: list[bytes], keep: Any, refer: Any) -> None:
+        self.buffers, self.keep, self.refer = buffers, keep, refer
 
-    def take(self) -> None:
-        self.items += 1
-        if self.items > MAX_ITEMS:
-            raise ProtocolError("value has too many items")
+    def tree(self, value: Any, depth: int) -> Any:
+        if self.refer is not None:
+            handle = self.refer(value)
+            if handle is not None:
+                return {"ref": handle}
+        if depth > MAX_DEPTH:
+            return {"object": "too deeply nested value"}
+        kind = type(value)
+        if value is None or kind in (int, float) or isinstance(value, bool | str):
+            return value
+        if isinstance(value, np.ndarray | np.generic):
+            arr = np.asarray(value)
+            if arr.dtype.kind in ARRAY_KINDS:
+                self.buffers.append(np.ascontiguousarray(arr).tobytes())
+                return {"nd": len(self.buffers) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape),
+                        "scalar": isinstance(value, np.generic)}
+        elif kind is list:
+            return [self.tree(v, depth + 1) for v in value]
+        elif kind is tuple:
+            return {"tuple": [self.tree(v, depth + 1) for v in value]}
+        elif kind is dict and all(isinstance(k, str) for k in value):
+            return {"dict": [[k, self.tree(v, depth + 1)] for k, v in value.items()]}
+        described = {"object": kind.__name__}
+        if self.keep is not None:
+            described["handle"] = self.keep(value)
+        return described
 
 
-def decode(tree: Any, buffers: list[bytes], make_object: Any = None, lookup: Any = None, *,
-           _budget: _Budget | None = None, _depth: int = 0) -> Any:
+def decode(tree: Any, buffers: list[bytes], make_object: Any = None, lookup: Any = None) -> Any:
     """The value a tree from :func:`encode` stands for, built from data only.
 
     ``make_object(type_name, handle)`` makes the stand-in for a value that was not sent;
     ``lookup(handle)`` resolves a ``{"ref": handle}`` (only the kernel accepts those).
     """
-    budget = _budget or _Budget()
-    budget.take()
-    if _depth > MAX_DEPTH + 1:
-        raise ProtocolError("value nested too deeply")
+    return _Decoder(buffers, make_object, lookup).value(tree, 0)
 
-    def inner(t: Any) -> Any:
-        return decode(t, buffers, make_object, lookup, _budget=budget, _depth=_depth + 1)
 
-    if tree is None or type(tree) in (bool, int, float, str):
-        return tree
-    if type(tree) is list:
-        return [inner(t) for t in tree]
-    if type(tree) is not dict:
+_ARRAY_KEYS = frozenset({"nd", "dtype", "shape", "scalar"})
+
+
+class _Decoder:
+    def __init__(self, buffers: list[bytes], make_object: Any, lookup: Any) -> None:
+        self.buffers, self.make_object, self.lookup, self.items = buffers, make_object, lookup, 0
+
+    def value(self, tree: Any, depth: int) -> Any:
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise ProtocolError("value has too many items")
+        if depth > MAX_DEPTH + 1:
+            raise ProtocolError("value nested too deeply")
+        kind = type(tree)
+        if tree is None or kind in (bool, int, float, str):
+            return tree
+        if kind is list:
+            return [self.value(t, depth + 1) for t in tree]
+        if kind is not dict:
+            raise ProtocolError("malformed value")
+        if len(tree) == 1:
+            if type(tree.get("tuple")) is list:
+                return tuple(self.value(t, depth + 1) for t in tree["tuple"])
+            if type(tree.get("dict")) is list:
+                return self._dict(tree["dict"], depth)
+            if "ref" in tree and self.lookup is not None and type(tree["ref"]) is int:
+                return self.lookup(tree["ref"])
+        if "object" in tree and len(tree) == 1 + ("handle" in tree) and type(tree["object"]) is str \
+                and type(tree.get("handle", 0)) is int:
+            name = tree["object"][:100]
+            return self.make_object(name, tree.get("handle")) if self.make_object else f"<{name}>"
+        if len(tree) == 4 and tree.keys() == _ARRAY_KEYS:
+            return _decode_array(tree, self.buffers)
         raise ProtocolError("malformed value")
-    keys = set(tree)
-    if keys == {"tuple"} and type(tree["tuple"]) is list:
-        return tuple(inner(t) for t in tree["tuple"])
-    if keys == {"dict"} and type(tree["dict"]) is list:
+
+    def _dict(self, pairs: list, depth: int) -> dict:
         out = {}
-        for pair in tree["dict"]:
+        for pair in pairs:
             if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
                 raise ProtocolError("malformed dict")
-            out[pair[0]] = inner(pair[1])
+            out[pair[0]] = self.value(pair[1], depth + 1)
         return out
-    if keys in ({"object"}, {"object", "handle"}) and type(tree["object"]) is str \
-            and type(tree.get("handle", 0)) is int:
-        name = tree["object"][:100]
-        return make_object(name, tree.get("handle")) if make_object else f"<{name}>"
-    if keys == {"ref"} and lookup is not None and type(tree["ref"]) is int:
-        return lookup(tree["ref"])
-    if keys == {"nd", "dtype", "shape", "scalar"}:
-        return _decode_array(tree, buffers)
-    raise ProtocolError("malformed value")
+
+
+def round_trip(value: Any) -> Any:
+    """What ``decode(encode(value, buffers, keep), buffers, make_object)`` gives on the kernel's side, where
+    ``make_object`` returns the object kept under the handle, without building the tree or the bytes: data
+    is copied (arrays C-contiguous, str subclasses as str), every other object is itself. Raises
+    :class:`ProtocolError` where the grader could not read the value (too many items) or not send it
+    back (an object nested too deeply to have a handle). Used by the kernel to make calls ahead."""
+    return _RoundTrip().value(value, 0)
+
+
+class _RoundTrip:
+    def __init__(self) -> None:
+        self.items = 0
+
+    def value(self, value: Any, depth: int) -> Any:
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise ProtocolError("value has too many items")
+        if depth > MAX_DEPTH:
+            raise ProtocolError("value nested too deeply to be sent back")
+        kind = type(value)
+        if kind is int and value.bit_length() > 14_000:  # JSON reads at most 4,300 digits
+            raise ProtocolError("integer too large")
+        if value is None or kind in (bool, int, float, str):
+            return value
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, np.ndarray | np.generic):
+            arr = np.asarray(value)
+            if arr.dtype.kind in ARRAY_KINDS:
+                if arr.ndim > 32 or arr.dtype.fields is not None or arr.dtype.subdtype is not None:
+                    raise ProtocolError("malformed array")
+                arr = arr.copy(order="C")
+                return arr[()] if isinstance(value, np.generic) and arr.ndim == 0 else arr
+        elif kind is list:
+            return [self.value(v, depth + 1) for v in value]
+        elif kind is tuple:
+            return tuple(self.value(v, depth + 1) for v in value)
+        elif kind is dict and all(isinstance(k, str) for k in value):
+            return {str.__str__(k): self.value(v, depth + 1) for k, v in value.items()}
+        return value
 
 
 def _decode_array(tree: dict, buffers: list[bytes]) -> Any:
-    index, shape = tree.get("nd"), tree.get("shape")
+    index, shape = tree["nd"], tree["shape"]
     if type(index) is not int or not 0 <= index < len(buffers) or type(shape) is not list \
             or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
         raise ProtocolError("malformed array")
     try:
-        dtype = np.dtype(str(tree.get("dtype")))
+        dtype = _dtype(tree["dtype"])
     except TypeError:
         raise ProtocolError("unknown dtype") from None
     if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
@@ -191,7 +243,12 @@ def _decode_array(tree: dict, buffers: list[bytes]) -> Any:
     if math.prod(shape) * dtype.itemsize != len(data):
         raise ProtocolError("array data does not match its shape")
     arr = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
-    return arr[()] if tree.get("scalar") is True and arr.ndim == 0 else arr
+    return arr[()] if tree["scalar"] is True and arr.ndim == 0 else arr
+
+
+@functools.lru_cache(maxsize=64)
+def _dtype(name: Any) -> np.dtype:
+    return np.dtype(str(name))
 
 
 # -- framing ------------------------------------------------------------------------------
@@ -200,10 +257,8 @@ def _decode_array(tree: dict, buffers: list[bytes]) -> Any:
 def send(fd: int, header: dict, buffers: list[bytes] = (), deadline: float | None = None) -> None:
     """Write one message; with a ``deadline``, raise :class:`Timeout` when the reader stops reading."""
     body = json.dumps(header, allow_nan=True).encode()
-    parts = [HEAD.pack(len(body), len(buffers)), body]
-    for buf in buffers:
-        parts += [BUFLEN.pack(len(buf)), buf]
-    view = memoryview(b"".join(parts))
+    lengths = struct.pack(f">{len(buffers)}Q", *map(len, buffers))
+    view = memoryview(b"".join([HEAD.pack(len(body), len(buffers)), body, lengths, *buffers]))
     while view:
         if deadline is not None:
             wait = deadline - time.monotonic()
@@ -231,10 +286,11 @@ def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def recv(fd: int, deadline: float | None = None, max_bytes: int = 1 << 62) -> tuple[dict, list[bytes]]:
-    """Read one message; ``deadline`` is a ``time.monotonic()`` value (None: wait forever)."""
+def recv(fd: int, deadline: float | None = None, max_bytes: int = 1 << 62) -> tuple[dict, list[memoryview]]:
+    """Read one message; ``deadline`` is a ``time.monotonic()`` value (None: wait forever). The buffers are
+    read-only views of one block of bytes."""
     size, count = HEAD.unpack(_read_exactly(fd, HEAD.size, deadline))
-    if size > max_bytes or count > 4096:
+    if size > max_bytes or count > MAX_BUFFERS:
         raise ProtocolError("message too large")
     try:
         header = json.loads(_read_exactly(fd, size, deadline))
@@ -242,11 +298,11 @@ def recv(fd: int, deadline: float | None = None, max_bytes: int = 1 << 62) -> tu
         raise ProtocolError("header is not JSON") from None
     if type(header) is not dict:
         raise ProtocolError("header is not an object")
-    total, buffers = size, []
-    for _ in range(count):
-        (length,) = BUFLEN.unpack(_read_exactly(fd, BUFLEN.size, deadline))
-        total += length
-        if total > max_bytes:
-            raise ProtocolError("message too large")
-        buffers.append(_read_exactly(fd, length, deadline))
+    lengths = struct.unpack(f">{count}Q", _read_exactly(fd, 8 * count, deadline))
+    if size + sum(lengths) > max_bytes:
+        raise ProtocolError("message too large")
+    data, buffers, start = memoryview(_read_exactly(fd, sum(lengths), deadline)), [], 0
+    for length in lengths:
+        buffers.append(data[start:start + length])
+        start += length
     return header, buffers

@@ -13,7 +13,7 @@ implementation that keeps state outside ``state``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -56,21 +56,60 @@ def torch_trajectory(reference: type[torch.optim.Optimizer], run: Run) -> list[l
 class _Track:
     """One run in progress: the student's parameters and state beside torch's trajectory."""
 
-    def __init__(self, run: Run, reference: type[torch.optim.Optimizer], label: str) -> None:
+    def __init__(self, run: Run, reference: type[torch.optim.Optimizer], label: str, name: str) -> None:
         self.run, self.label = run, label
         self.params = [p.copy() for p in run.params]
         self.state: Any = {}
         self.expected = torch_trajectory(reference, run)
         self.scale = [float(np.max(np.abs(p), initial=0.0)) for p in run.params]
+        shapes = ", ".join(f"{p.shape} {p.dtype}" for p in run.params)
+        options = ", ".join(f"{k}={v!r}" for k, v in run.options.items())
+        self.what = f"{name}(params=[{shapes}], grads, state{', ' + options if options else ''})"
 
     def reference_before(self, t: int) -> list[np.ndarray]:
         """Torch's parameters before step ``t`` (0-based)."""
         return self.run.params if t == 0 else self.expected[t - 1]
 
-    def describe(self, name: str) -> str:
-        shapes = ", ".join(f"{p.shape} {p.dtype}" for p in self.run.params)
-        options = ", ".join(f"{k}={v!r}" for k, v in self.run.options.items())
-        return f"{name}(params=[{shapes}], grads, state{', ' + options if options else ''})"
+
+def _calls_ahead(tracks: list[_Track], student: Any) -> Iterator[tuple[int, Callable[[], Any]]]:
+    """The student's calls for the tracks' steps, made ahead by the sandboxed kernel in the order
+    :func:`check_runs` takes them (``student.run_steps``), as ``(track index, answer)``. The kernel stops
+    where this check would (an error, a rejected value, parameters off torch's by the first test of
+    :func:`_step`), so it makes no call that stepping one call at a time would not. Each parameter's
+    gradients and torch's values go stacked, ``(steps, *shape)``: none when a run's are not all arrays of
+    one shape and dtype per parameter (then every call is made one at a time)."""
+    runs = []
+    for track in tracks:
+        grads, expected = _stacked(track.run.grads), _stacked(track.expected)
+        if grads is None or expected is None:
+            return iter(())
+        runs.append({"steps": track.run.steps, "params": track.run.params, "state": {}, "grads": grads,
+                     "options": track.run.options, "expected": expected, "scale": list(track.scale),
+                     "rtol": [_rtol(p.dtype) for p in track.params]})
+    return student.run_steps(runs)
+
+
+def _stacked(steps: list[list[np.ndarray]]) -> list[np.ndarray] | None:
+    """``[t][i]`` arrays as one array per ``i``, of shape ``(len(steps), *shape)``; None if they differ in shape or
+    dtype across ``t``, or are not arrays."""
+    if not steps or any(type(a) is not np.ndarray for arrays in steps for a in arrays):
+        return None
+    first = steps[0]
+    if any(len(arrays) != len(first) for arrays in steps):
+        return None
+    stacked = []
+    for i, a in enumerate(first):
+        column = [arrays[i] for arrays in steps]
+        if any(b.shape != a.shape or b.dtype.str != a.dtype.str for b in column):
+            return None
+        stacked.append(np.stack(column))
+        if stacked[-1].dtype.str != a.dtype.str:
+            return None
+    return stacked
+
+
+def _rtol(dtype: np.dtype) -> float:
+    return RTOL.get(dtype, RTOL[np.dtype(np.float64)])
 
 
 def _returned_params(value: Any, track: _Track, what: str) -> tuple[list[np.ndarray], Any]:
@@ -105,17 +144,19 @@ def _step_ratio(got: np.ndarray, before: np.ndarray, expected: np.ndarray, refer
     return f"  At this step your parameters moved by about {ratio:.4g} times torch's step (median over elements)."
 
 
-def _step(track: _Track, t: int, student: Callable[..., Any], name: str, interleaved: bool) -> None:
-    run = track.run
-    grads = run.grads[t]
+def _step(track: _Track, t: int, student: Callable[..., Any], interleaved: bool,
+          answer: Callable[[], Any] | None) -> None:
+    run, what = track.run, track.what
     before_ref = track.reference_before(t)
-    what = track.describe(name)
-    result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in grads],
-                          state=track.state, **run.options, what=what)
+    if answer is not None:
+        result = call_student(answer, what=what)
+    else:
+        result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in run.grads[t]],
+                              state=track.state, **run.options, what=what)
     new_params, new_state = _returned_params(result.value, track, what)
     for i, (got, expected) in enumerate(zip(new_params, track.expected[t], strict=True)):
         track.scale[i] = max(track.scale[i], float(np.max(np.abs(expected), initial=0.0)))
-        rtol = RTOL.get(expected.dtype, RTOL[np.dtype(np.float64)])
+        rtol = _rtol(expected.dtype)
         with np.errstate(all="ignore"):  # a diverged run (inf - inf) is reported in words, not as numpy warnings
             if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
                 continue
@@ -147,11 +188,15 @@ def check_runs(student: Callable[..., Any], reference: type[torch.optim.Optimize
         group = list(item) if isinstance(item, tuple) else [item]
         labels = [f" [optimiser {k + 1} of {len(group)}, interleaved]" if len(group) > 1 else ""
                   for k in range(len(group))]
-        tracks = [_Track(run, reference, label) for run, label in zip(group, labels, strict=True)]
+        tracks = [_Track(run, reference, label, name) for run, label in zip(group, labels, strict=True)]
+        ahead = _calls_ahead(tracks, student) if getattr(student, "calls_ahead", False) else iter(())
         for t in range(max(run.steps for run in group)):
-            for track in tracks:
+            for k, track in enumerate(tracks):
                 if t < track.run.steps:
-                    _step(track, t, student, name, interleaved=len(group) > 1)
+                    made = next(ahead, None)
+                    if made is not None and made[0] != k:  # not this step's call: step one call at a time
+                        made, ahead = None, iter(())
+                    _step(track, t, student, len(group) > 1, made[1] if made else None)
 
     return for_each_case(runs, check)
 
@@ -187,32 +232,45 @@ def check_schedule(student: Callable[..., Any], reference: Callable[..., Any], s
     return for_each_case(schedules, check)
 
 
+def newton_reference(reference: Callable[..., torch.Tensor], objective: Callable[..., torch.Tensor],
+                     data: Mapping[str, Any], theta: np.ndarray, options: Mapping[str, Any]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At the point ``theta`` (shape ``(n,)``), the gradient ``(n,)`` and Hessian ``(n, n)`` of ``objective``
+    (one of the references' ``OBJECTIVES``, with the arrays ``data`` as keyword arguments) by ``torch.func``, and
+    where ``reference``'s step from there lands ``(n,)``; all in ``theta``'s dtype."""
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        fn = functools.partial(objective, **{k: to_torch(np.asarray(v)) for k, v in data.items()})
+        point = to_torch(theta)
+        grad = torch.func.grad(fn)(point)
+        hessian = torch.func.hessian(fn)(point)
+        with torch.no_grad():
+            landed = reference(point, grad, hessian, **options)
+        return to_numpy(grad), to_numpy(hessian), to_numpy(landed)
+
+    return reference_value(f"newton {reference_name(reference)} {reference_name(objective)}",
+                           (dict(data), theta, dict(options)), compute)
+
+
 def check_newton_runs(student: Callable[..., Any], reference: Callable[..., torch.Tensor],
                       objectives: Mapping[str, Callable[..., torch.Tensor]], runs: Iterable[NewtonRun]) -> int:
     """Newton iterations: at each of the student's iterates the gradient and Hessian of the objective
-    come from ``torch.func.grad`` and ``torch.func.hessian``; ``student(params, grad, hessian, **options)``
-    must land where ``reference`` does from the same point, and the iterates must follow the
-    reference's own trajectory."""
+    come from ``torch.func.grad`` and ``torch.func.hessian`` (:func:`newton_reference`);
+    ``student(params, grad, hessian, **options)`` must land where ``reference`` does from the same point,
+    and the iterates must follow the reference's own trajectory."""
     name = getattr(student, "__name__", "newton_step")
 
     def check(run: NewtonRun) -> None:
-        objective = functools.partial(objectives[run.objective],
-                                      **{k: to_torch(np.asarray(v)) for k, v in run.data.items()})
-        theta, theta_ref = run.params.copy(), to_torch(run.params)
+        objective = objectives[run.objective]
+        theta, theta_ref = run.params.copy(), run.params.copy()
         for t in range(run.steps):
-            point = to_torch(theta)
-            grad = torch.func.grad(objective)(point)
-            hessian = torch.func.hessian(objective)(point)
-            inputs = {"params": theta, "grad": to_numpy(grad), "hessian": to_numpy(hessian)}
+            grad, hessian, expected = newton_reference(reference, objective, run.data, theta, run.options)
+            inputs = {"params": theta, "grad": grad, "hessian": hessian}
             what = f"{describe(name, inputs, run.options)} on the {run.objective} objective, iteration {t + 1}"
             result = call_student(student, **copies(inputs), **run.options, what=what)
-            with torch.no_grad():
-                expected = to_numpy(reference(point, grad, hessian, **run.options))
-                g_ref = torch.func.grad(objective)(theta_ref)
-                theta_ref = reference(theta_ref, g_ref, torch.func.hessian(objective)(theta_ref), **run.options)
+            theta_ref = newton_reference(reference, objective, run.data, theta_ref, run.options)[2]
             assert_close(result.value, expected, what=what, warnings=result.warnings)
             theta = np.asarray(result.value, dtype=theta.dtype)
-            assert_close(theta, to_numpy(theta_ref), what=f"{what}: the iterate vs torch's Newton trajectory")
+            assert_close(theta, theta_ref, what=f"{what}: the iterate vs torch's Newton trajectory")
 
     return for_each_case(runs, check)
 
