@@ -130,28 +130,27 @@ class _Guard(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []
 
 
-def _on_course(params, expected, scale, rtol) -> bool:
+def _on_course(params, expected, scales, rtol) -> bool:
     """The grader's first test of a step's parameters against torch's ``expected`` (``lossbook_checks.checking.
-    optimizers._step``), on the same numbers: ``scale`` (updated here, as there) is the largest magnitude
-    each parameter has had, ``rtol`` each one's relative tolerance."""
+    optimizers._step``), on the same numbers: ``scales`` is the largest magnitude each parameter has had,
+    ``rtol`` each one's relative tolerance."""
     import numpy as np
 
-    for i, (got, want) in enumerate(zip(params, expected, strict=True)):
-        scale[i] = max(scale[i], float(np.max(np.abs(want), initial=0.0)))
-        with np.errstate(all="ignore"):
-            if not np.all(np.abs(got - want) <= rtol[i] * (np.abs(want) + scale[i])):
+    with np.errstate(all="ignore"):
+        for got, want, scale, tol in zip(params, expected, scales, rtol, strict=True):
+            if not np.all(np.abs(got - want) <= tol * (np.abs(want) + scale)):
                 return False
     return True
 
 
 class _Chunk:
     """The replies of calls made ahead (``steps``), sent a few at a time: a message is sent when it holds
-    ``target`` calls (4, then 8, .. 64), so that the grader starts checking early, or ``room_bytes`` of data
+    ``target`` calls (1, then 2, 4, .. 64), so that the grader starts checking early, or ``room_bytes`` of data
     or ``room_buffers`` buffers; then one more call's at most."""
 
     def __init__(self, kernel, room_bytes, room_buffers):
         self.kernel, self.room_bytes, self.room_buffers = kernel, room_bytes, room_buffers
-        self.calls, self.bufs, self.size, self.target = [], [], 0, 4
+        self.calls, self.bufs, self.size, self.target = [], [], 0, 1
 
     def add(self, k, result, caught, capture):
         """Add one call's reply (what ``serve`` would have sent for ``call``); return it (its arrays are
@@ -283,9 +282,9 @@ class Kernel:
 
     def op_steps(self, msg, buffers):
         """Make a step function's calls ahead and stream their replies: ``{"name", "runs": [{"steps", "params",
-        "state", "grads", "options", "expected", "scale", "rtol"}]}``, each run from its first parameters and
+        "state", "grads", "options", "expected", "scales", "rtol"}]}``, each run from its first parameters and
         state, with each parameter's gradients at every step and torch's values after it, stacked
-        (``grads[i][t]``, ``expected[i][t]``).
+        (``grads[i][t]``, ``expected[i][t]``), and the scale of each one's tolerance at each step (``scales[t][i]``).
 
         Runs are interleaved as the grader steps them: step ``t`` of each run that has one, then step
         ``t + 1``. Each call receives what ``call`` would have received had the grader sent it the
@@ -324,8 +323,8 @@ class Kernel:
                             chunk.send(more=True)
                     reply = chunk.add(k, *outcome)
                     if "error" in reply or following is None \
-                            or not _on_course(following[0], [e[step, ...] for e in run["expected"]], run["scale"],
-                                              run["rtol"]):
+                            or not _on_course(following[0], [e[step, ...] for e in run["expected"]],
+                                              run["scales"][step], run["rtol"]):
                         return chunk.last()
                     run["params"], run["state"] = following
         finally:

@@ -113,14 +113,14 @@ class _Encoder:
         if depth > MAX_DEPTH:
             return {"object": "too deeply nested value"}
         kind = type(value)
-        if value is None or kind in (int, float) or isinstance(value, bool | str):
+        if value is None or kind in (int, float, bool, str) or isinstance(value, str):
             return value
         if isinstance(value, np.ndarray | np.generic):
             arr = np.asarray(value)
             if arr.dtype.kind in ARRAY_KINDS:
-                self.buffers.append(np.ascontiguousarray(arr).tobytes())
+                self.buffers.append(arr.tobytes())  # C order, whatever the array's own
                 return {"nd": len(self.buffers) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape),
-                        "scalar": isinstance(value, np.generic)}
+                        "scalar": kind is not np.ndarray and isinstance(value, np.generic)}
         elif kind is list:
             return [self.tree(v, depth + 1) for v in value]
         elif kind is tuple:
@@ -230,9 +230,11 @@ class _RoundTrip:
 
 def _decode_array(tree: dict, buffers: list[bytes]) -> Any:
     index, shape = tree["nd"], tree["shape"]
-    if type(index) is not int or not 0 <= index < len(buffers) or type(shape) is not list \
-            or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
+    if type(index) is not int or not 0 <= index < len(buffers) or type(shape) is not list or len(shape) > 32:
         raise ProtocolError("malformed array")
+    for n in shape:
+        if type(n) is not int or n < 0:
+            raise ProtocolError("malformed array")
     try:
         dtype = _dtype(tree["dtype"])
     except TypeError:

@@ -10,6 +10,7 @@ Which cell is what comes from the gradebook, never from the submission's metadat
 - **instructor cells** (locked, not graded, not answers): run in both places, so that the
   student's code sees the same imports and data as the tests.
 - every other code cell (answers, cells the student added): in the kernel only.
+- a code cell after the last test cell (no grade depends on it): nowhere; its output says so.
 
 A test cell passes only by running to its end here. One that fails, times out, or cannot
 run because the kernel died gets an ``error`` output, so nbgrader scores it 0.
@@ -34,6 +35,8 @@ from .client import CellTimeout, KernelGone, SandboxKernel
 from .protocol import BoundedText
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+NOT_RUN_AFTER_TESTS = ("[not run when grading: no test cell follows this cell, so no grade depends on it; "
+                       "run it yourself in Jupyter]\n")
 
 
 @dataclass(frozen=True)
@@ -119,19 +122,24 @@ class NotebookRun:
         return self.kernel.gone or self.out_of_time
 
     def run(self, nb: NotebookNode) -> RunReport:
-        """Execute every code cell of ``nb`` in order, replacing its outputs."""
+        """Execute every code cell of ``nb`` in order, replacing its outputs, up to the last test cell: no
+        grade depends on a cell after it (such as the ungraded "use what you built" cell that ends each
+        exercise), which gets a line saying so instead."""
         count = 0
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        last_test = max((i for i, cell in enumerate(code) if grade_id(cell) in self.cells.tests), default=-1)
+        for cell in code:
             count += 1
             cell.execution_count = count
             gid = grade_id(cell)
-            if gid in self.cells.tests:
+            if gid in self.cells.instructor:
+                cell.source = self.cells.instructor[gid]
+            if count - 1 > last_test:
+                cell.outputs = _stream(NOT_RUN_AFTER_TESTS)
+            elif gid in self.cells.tests:
                 cell.source = self.cells.tests[gid]
                 cell.outputs = self.run_test(gid, cell.source)
             elif gid in self.cells.instructor:
-                cell.source = self.cells.instructor[gid]
                 self.run_trusted(gid, cell.source)
                 cell.outputs = self.run_in_kernel(cell.source, gid)
             else:

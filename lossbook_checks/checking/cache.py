@@ -173,7 +173,8 @@ def identity(what: str, args: Any, compute: Callable[[], Any]) -> str | None:
 
 def _feed(digest: Any, value: Any) -> None:
     """Add ``value``'s exact content to ``digest``: arrays (and numpy scalars) by type, dtype, shape and bytes;
-    Python scalars by type and ``repr`` (exact for floats); lists, tuples and dicts item by item, in order."""
+    Python scalars by type and ``repr`` (exact for floats); lists and tuples by length then item by item, dicts
+    by length then key and value, in order. Each part is self-delimiting, so the whole is too."""
     if isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value)
         if array.dtype.hasobject:
@@ -182,10 +183,13 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(np.ascontiguousarray(array).tobytes())
     elif isinstance(value, bool | int | float | str) or value is None:
         digest.update(f"{type(value).__name__} {value!r}\0".encode())
-    elif isinstance(value, list | tuple | dict):
-        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        digest.update(f"{type(value).__name__} {len(items)}\0".encode())
-        for key, item in items:
+    elif isinstance(value, list | tuple):
+        digest.update(f"{type(value).__name__} {len(value)}\0".encode())
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, dict):
+        digest.update(f"{type(value).__name__} {len(value)}\0".encode())
+        for key, item in value.items():
             _feed(digest, key)
             _feed(digest, item)
     else:

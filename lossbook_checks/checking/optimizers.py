@@ -61,10 +61,25 @@ class _Track:
         self.params = [p.copy() for p in run.params]
         self.state: Any = {}
         self.expected = torch_trajectory(reference, run)
-        self.scale = [float(np.max(np.abs(p), initial=0.0)) for p in run.params]
+        self.stacked = _stacked(self.expected)  # expected[t][i] as [i][t], when it stacks
+        self.scales = self._scales()
         shapes = ", ".join(f"{p.shape} {p.dtype}" for p in run.params)
         options = ", ".join(f"{k}={v!r}" for k, v in run.options.items())
         self.what = f"{name}(params=[{shapes}], grads, state{', ' + options if options else ''})"
+
+    def _scales(self) -> list[list[float]]:
+        """``[t][i]``: the largest magnitude parameter ``i`` has had up to torch's step ``t`` (the scale of its
+        absolute tolerance there), from its start and torch's values, a running max of Python floats."""
+        if self.stacked is not None:
+            largest = [np.max(np.abs(e).reshape(len(e), e[0].size), axis=1, initial=0.0) for e in self.stacked]
+            per_step = [[float(m[t]) for m in largest] for t in range(len(self.expected))]
+        else:
+            per_step = [[float(np.max(np.abs(e), initial=0.0)) for e in step] for step in self.expected]
+        scale, scales = [float(np.max(np.abs(p), initial=0.0)) for p in self.run.params], []
+        for step in per_step:
+            scale = [max(s, m) for s, m in zip(scale, step, strict=True)]
+            scales.append(scale)
+        return scales
 
     def reference_before(self, t: int) -> list[np.ndarray]:
         """Torch's parameters before step ``t`` (0-based)."""
@@ -80,11 +95,11 @@ def _calls_ahead(tracks: list[_Track], student: Any) -> Iterator[tuple[int, Call
     one shape and dtype per parameter (then every call is made one at a time)."""
     runs = []
     for track in tracks:
-        grads, expected = _stacked(track.run.grads), _stacked(track.expected)
+        grads, expected = _stacked(track.run.grads), track.stacked
         if grads is None or expected is None:
             return iter(())
         runs.append({"steps": track.run.steps, "params": track.run.params, "state": {}, "grads": grads,
-                     "options": track.run.options, "expected": expected, "scale": list(track.scale),
+                     "options": track.run.options, "expected": expected, "scales": track.scales,
                      "rtol": [_rtol(p.dtype) for p in track.params]})
     return student.run_steps(runs)
 
@@ -154,16 +169,15 @@ def _step(track: _Track, t: int, student: Callable[..., Any], interleaved: bool,
         result = call_student(student, params=[p.copy() for p in track.params], grads=[g.copy() for g in run.grads[t]],
                               state=track.state, **run.options, what=what)
     new_params, new_state = _returned_params(result.value, track, what)
-    for i, (got, expected) in enumerate(zip(new_params, track.expected[t], strict=True)):
-        track.scale[i] = max(track.scale[i], float(np.max(np.abs(expected), initial=0.0)))
+    for i, (got, expected, scale) in enumerate(zip(new_params, track.expected[t], track.scales[t], strict=True)):
         rtol = _rtol(expected.dtype)
         with np.errstate(all="ignore"):  # a diverged run (inf - inf) is reported in words, not as numpy warnings
-            if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + track.scale[i])):
+            if np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + scale)):
                 continue
             ratio = _step_ratio(got, track.params[i], expected, before_ref[i])
         try:
             assert_close(got, expected, what=f"{what}{track.label}: after step {t + 1} of {run.steps}, parameter {i}",
-                         rtol=rtol, atol=rtol * track.scale[i], warnings=result.warnings)
+                         rtol=rtol, atol=rtol * scale, warnings=result.warnings)
         except CheckFailure as failure:
             lines = [str(failure), ratio]
             if run.hint:
