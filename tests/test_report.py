@@ -113,7 +113,7 @@ def test_diagnoses_group_by_code_and_name_unnamed_failures_by_error():
 @pytest.mark.slow
 @pytest.mark.xdist_group("report")
 def test_the_report_counts_each_mistake_code_and_puts_the_hardest_cell_first(tmp_path):
-    course = configure(tmp_path / "course", "c.SandboxedExecute.timeout = 10")
+    course = configure(tmp_path / "course", "c.SandboxedExecute.timeout_s = 10")
     release, src = released(course, "regression_losses"), source("regression_losses")
     batch = {"solved": fill_solutions(release, src), "stub": release,
              **test_regression_losses.submissions(release, src)}

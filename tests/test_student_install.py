@@ -244,6 +244,14 @@ def test_no_placeholder_in_what_a_student_receives(assignment):
     assert f'`%pip install "lossbook-checks @ git+{url}"`' in intro
 
 
+def test_no_book_page_shows_a_placeholder():
+    """A reader meets no placeholder URL on any page of the book (the introduction's student set-up once had
+    one); the pages are read as their sources."""
+    found = {str(page.relative_to(REPO)): PLACEHOLDER.search(page.read_text())[0]
+             for page in sorted((REPO / "book").rglob("*.md")) if PLACEHOLDER.search(page.read_text())}
+    assert not found
+
+
 def test_readme_student_workflow_has_no_placeholder():
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Student workflow", 1)[1].split("\n## ", 1)[0]
