@@ -20,13 +20,14 @@ queued; what was recorded stays, and rerunning the command grades the rest, as w
 
 ``local`` or ``local:N`` starts a :class:`distributed.LocalCluster` of N worker processes
 (default: the cores of this machine), one thread each: every submission already runs its
-own kernel process.
+own kernel process. They are forked from the coordinator, like the local pool's workers.
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -82,6 +83,13 @@ def parse_local(address: str) -> int | None:
     return int(count)
 
 
+#: Dask's self-monitoring, slowed or off for a local cluster: its scheduler, client and nannies share this
+#: process and the machine's cores with the graders, and each worker's statistical profiler samples the
+#: grading thread's stack every 10 ms (holding the interpreter lock each time).
+LOCAL_QUIET = {"distributed.admin.tick.interval": "500ms", "distributed.admin.system-monitor.interval": "5s",
+               "distributed.worker.memory.monitor-interval": "1s", "distributed.worker.profile.enabled": False}
+
+
 @contextmanager
 def connect(address: str) -> Iterator[Client]:
     """A client of the scheduler at ``address`` (e.g. ``tcp://host:8786``), or of a LocalCluster
@@ -93,10 +101,19 @@ def connect(address: str) -> Iterator[Client]:
         return
     # allowed-failures 0: the scheduler reports a dead worker's task at once and we resubmit it
     # ourselves, once (see Cluster.run()), so a submission costs at most two workers wherever it runs.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) \
-            as local, Client(local) as client:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, **LOCAL_QUIET}), \
+            _started_local(workers) as local, Client(local) as client:
         yield client
+
+
+def _started_local(workers: int) -> LocalCluster:
+    """A LocalCluster of ``workers`` worker processes forked from this process (as the local pool's are),
+    after it has imported the grading side: they start in a tenth of a second with it imported (spawned,
+    each took seconds). Only the first ones: a worker that dies is started again by spawning, since a
+    fork in the middle of a batch could copy a lock some other thread of this process holds."""
+    importlib.import_module("lossbook_checks.checking")
+    with dask.config.set({"distributed.worker.multiprocessing-method": "fork" if hasattr(os, "fork") else "spawn"}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
 class Cluster:
