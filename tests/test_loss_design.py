@@ -165,18 +165,18 @@ TORCH_ORDER = [("cosine_embedding", torch_order.cosine_embedding_loss_backward, 
                ("info_nce", torch_order.info_nce_backward, ("queries", "keys"), 1210)]
 
 
-@pytest.mark.parametrize("name, student, wrt, hidden_seed", TORCH_ORDER, ids=[t[0] for t in TORCH_ORDER])
-def test_every_float32_case_accepts_torchs_own_float32_order(name, student, wrt, hidden_seed):
+@pytest.mark.parametrize("name, implementation, wrt, hidden_seed", TORCH_ORDER, ids=[t[0] for t in TORCH_ORDER])
+def test_every_float32_case_accepts_torchs_own_float32_order(name, implementation, wrt, hidden_seed):
     """A correct float32 implementation that copies autograd's order of operations (``tests/torch_order_float32.py``)
     passes every float32 case of the public generators; the same implementation 1 % off fails some of them."""
     generator, reference = getattr(cases, name), getattr(ref, name)
     float32 = [case for seed in [*range(12), hidden_seed] for case in generator(seed)
                if next(iter(case.inputs.values())).dtype == np.float32]
     assert len(float32) > 150
-    assert cl.check_cases(student, reference, float32, wrt=wrt) == len(float32)
+    assert cl.check_cases(implementation, reference, float32, wrt=wrt) == len(float32)
 
     def off_by_one_percent(*args, **kwargs):
-        return tuple(np.float32(1.01) * g for g in student(*args, **kwargs))
+        return tuple(np.float32(1.01) * g for g in implementation(*args, **kwargs))
 
     with pytest.raises(CheckFailure):
         cl.check_cases(off_by_one_percent, reference, float32, wrt=wrt)
