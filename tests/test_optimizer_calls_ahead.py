@@ -113,7 +113,7 @@ ITEMS = [cases.mistake("sgd_first_step"), cases.make_run(np.random.default_rng(1
          *cases.option_runs("sgd")]
 
 
-def _outcome(kernel: SandboxKernel, student, item) -> tuple[str, str, int, str]:
+def _outcome(kernel: SandboxKernel, student, item) -> tuple[str, str, int]:
     """The check's verdict (or message), its output and warnings, and how many calls the kernel made."""
     kernel.execute("CALLS = 0\nGLOBAL.clear()")
     out = io.StringIO()

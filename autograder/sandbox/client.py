@@ -350,10 +350,8 @@ class CallsAhead:
 
     def drain(self) -> None:
         """Read the rest of the stream; the calls not yet taken are dropped."""
-        self._pending.clear()
         while self._open:
-            reply, _ = self._kernel._exchange(self._kernel._receive)
-            self._open = isinstance(reply, dict) and reply.get("more") is True
+            self._take(*self._kernel._exchange(self._kernel._receive))
         self.close()
 
     def close(self) -> None:
